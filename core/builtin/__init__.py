@@ -1,0 +1,1 @@
+"""Core's own behaviour, written as plugins on the same hooks third parties use."""

@@ -1,0 +1,32 @@
+"""Core's navigation entries, and the function that merges everyone's into the menu."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from core.models import ROLES
+from core.plugin_api import MenuItem, hookimpl
+
+
+@hookimpl
+def menu_items(user, institution):
+    """Core's own entries: home for all, the team and the audit trail for admins."""
+    return [
+        MenuItem(_l("Home"), "home.index", order=0, description=_l("Your starting page.")),
+        MenuItem(_l("Institutions"), "home.institutions", frozenset(ROLES), order=90,
+                 description=_l("Who serves whom across the sector.")),
+        MenuItem(_l("Team"), "admin.users", frozenset({"admin"}), order=80,
+                 description=_l("Invite colleagues, disable accounts.")),
+        MenuItem(_l("Audit trail"), "admin.audit_trail", frozenset({"admin"}), order=85,
+                 description=_l("Who changed what, and when.")),
+    ]
+
+
+def menu_for(user, institution) -> list[MenuItem]:
+    """The navigation of ``user``: core's and their own institution's plugin's items."""
+    from core.plugins import call_contained
+
+    batches = call_contained("menu_items", institution.slug if institution else None,
+                             user=user, institution=institution)
+    items = [item for batch in batches for item in batch]
+    visible = [item for item in items if not item.roles or user.role in item.roles]
+    return sorted(visible, key=lambda item: (item.order, str(item.label)))

@@ -1,0 +1,204 @@
+"""The ``microfin`` command line: database, plugins, users, demo data, serving."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+
+
+def _create_app():
+    from core import create_app
+    from core.plugins import PluginError
+
+    try:
+        return create_app()
+    except PluginError as exc:
+        raise click.ClickException(f"refusing to start: {exc}") from exc
+
+
+class MicrofinGroup(FlaskGroup):
+    """Flask's CLI group without Flask's own ``run`` and without foreign ``flask.commands``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(create_app=_create_app, add_default_commands=False,
+                         load_dotenv=False, set_debug_flag=False, **kwargs)
+        # Flask-Migrate ships a ``db`` group through ``flask.commands``; ours (upgrading all
+        # heads and syncing institutions) must win, so foreign command plugins are not loaded.
+        self._loaded_plugin_commands = True
+
+
+@click.group(cls=MicrofinGroup)
+def main():
+    """Microfin CRM: the shared CRM of Belgium's microfinance institutions."""
+
+
+main.add_command(shell_command)
+main.add_command(routes_command)
+
+
+# --- database -----------------------------------------------------------------------------
+
+@main.group()
+def db():
+    """Database migrations (Alembic through Flask-Migrate)."""
+
+
+def upgrade_database() -> None:
+    """Upgrade every branch to its head, then sync institutions from the enabled plugins."""
+    from flask_migrate import upgrade
+
+    from core.services.institutions import sync_institutions
+
+    upgrade(revision="heads")
+    sync_institutions()
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade():
+    """Upgrade the database to the newest revision of core and of every plugin branch."""
+    upgrade_database()
+    click.echo("database is up to date")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision):
+    """Downgrade to REVISION (for a plugin before removing it: SLUG@base)."""
+    from flask_migrate import downgrade
+
+    downgrade(revision=revision)
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--plugin", help="Create the revision on this plugin's own branch.")
+@with_appcontext
+def db_revision(message, plugin):
+    """Autogenerate a revision from the models (core, or one plugin's branch)."""
+    import os
+
+    from flask_migrate import migrate
+
+    from core.plugins import plugin_migration_dirs
+
+    if not plugin:
+        migrate(message=message, head="core@head")
+        return
+    folder = next((d for d in plugin_migration_dirs(current_app) if os.path.basename(os.path.dirname(d)) == plugin), None)
+    if folder is None:
+        raise click.ClickException(f"plugin {plugin} has no migrations/ folder")
+    migrate(message=message, head=f"{plugin}@head", x_arg=[f"plugin={plugin}"])
+
+
+@db.command("current")
+@with_appcontext
+def db_current():
+    """Show the revision(s) the database is at."""
+    from flask_migrate import current
+
+    current()
+
+
+@db.command("check")
+@with_appcontext
+def db_check():
+    """Fail when the models and the migrations disagree."""
+    from flask_migrate import check
+
+    check()
+
+
+# --- plugins ------------------------------------------------------------------------------
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+@with_appcontext
+def plugins(ctx):
+    """List installed plugins: name, version, hooks, enabled state (and import errors)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from core.plugins import state
+
+    for info in sorted(state().infos.values(), key=lambda i: i.name):
+        status = "enabled" if info.enabled else ("FAILED: " + info.error if info.error else "disabled")
+        click.echo(f"{info.name:<18} {info.version:<9} {status}")
+        if info.institutions:
+            click.echo(f"    institutions: {', '.join(info.institutions)}")
+        if info.hooks:
+            click.echo(f"    hooks: {', '.join(info.hooks)}")
+        if info.templates:
+            click.echo(f"    templates: {info.templates}")
+        if info.migrations:
+            click.echo(f"    migration branch: {info.migrations}")
+
+
+# --- users --------------------------------------------------------------------------------
+
+@main.group()
+def users():
+    """Manage user accounts (operators)."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["admin", "officer", "coach", "auditor", "operator"]))
+@click.option("--institution", "institution_slug", help="Slug of the institution (institution roles).")
+@click.option("--name", help="Full name (default: the part of the email before @).")
+@click.option("--language", default="en", type=click.Choice(["nl", "fr", "en"]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_add(email, role, institution_slug, name, language, password_stdin):
+    """Create a user. Without --password-stdin the user gets no password and cannot sign in."""
+    from core.services import accounts, audit
+    from core.services.errors import ValidationFailed
+    from core.services.institutions import by_slug
+
+    institution_id = None
+    if institution_slug:
+        institution = by_slug(institution_slug)
+        if institution is None or not institution.enabled:
+            raise click.BadParameter(f"no enabled institution {institution_slug!r}", param_hint="--institution")
+        institution_id = institution.id
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        with audit.acting_as("cli"):
+            user = accounts.create_user(email=email, name=name or email.split("@")[0], role=role,
+                                        institution_id=institution_id, password=password,
+                                        preferred_language=language)
+    except ValidationFailed as failed:
+        raise click.ClickException("; ".join(f"{k or 'input'}: {v}" for k, v in failed.errors.items()))
+    click.echo(f"created {user.email} ({user.role})")
+
+
+# --- demo and serving ---------------------------------------------------------------------
+
+@main.command()
+@with_appcontext
+def demo():
+    """Create or upgrade the database and load demo data (idempotent; passwords printed once)."""
+    from core.demo import load_demo
+
+    upgrade_database()
+    created = load_demo()
+    if created:
+        click.echo("Demo accounts (passwords are shown only now):")
+        for email, role, institution, password in created:
+            click.echo(f"  {email:<38} {role:<9} {institution or '-':<11} {password}")
+    else:
+        click.echo("Demo data already present; passwords were printed when it was first loaded.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host, port):
+    """Serve the app (threaded, for a single machine; see docs/deploy.md for gunicorn)."""
+    from werkzeug.serving import run_simple
+
+    app = _create_app()
+    click.echo(f"Microfin CRM on http://{host}:{port}/")
+    run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -1,0 +1,72 @@
+"""Settings, read from ``MICROFIN_*`` environment variables.
+
+Every setting has a safe default so that a fresh clone runs on SQLite with no configuration.
+Tests and embedders pass a mapping to ``create_app(config)``; it wins over the environment.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+LANGUAGES = ("nl", "fr", "en")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"MICROFIN_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_list(name: str) -> list[str]:
+    raw = _env(name, "") or ""
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def secret_key(instance_path: Path) -> str:
+    """The secret key: ``MICROFIN_SECRET_KEY``, or one generated once and kept in the instance folder."""
+    configured = _env("SECRET_KEY")
+    if configured:
+        return configured
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def settings_from_env(instance_path: Path, overrides: dict) -> dict:
+    """Build the Flask config mapping from the environment; ``overrides`` (tests, embedders) win."""
+    database_url = _env("DATABASE_URL", f"sqlite:///{instance_path / 'microfin.sqlite3'}")
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Installed is not enabled: an empty list means every installed plugin.
+        "MICROFIN_PLUGINS": _env_list("PLUGINS"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure cookies are forced on here, and also switched on per request served over HTTPS.
+        "SESSION_COOKIE_SECURE": _env("SECURE_COOKIES", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 10)),
+        "MICROFIN_IDLE_MINUTES": _env_int("IDLE_MINUTES", 60),
+        "MICROFIN_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
+        "MICROFIN_LOGIN_WINDOW_MINUTES": _env_int("LOGIN_WINDOW_MINUTES", 15),
+        "MICROFIN_INVITE_DAYS": _env_int("INVITE_DAYS", 7),
+        "MICROFIN_PROXY_FIX": _env("PROXY_FIX", "0") == "1",
+        "MICROFIN_EXTRA_PLUGINS": [],
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Brussels",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }
+    settings.update(overrides)
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = secret_key(instance_path)
+    return settings

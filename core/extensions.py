@@ -1,0 +1,45 @@
+"""Flask extensions, created unbound and bound to an app in ``create_app``."""
+from flask_babel import Babel
+from flask_htmx import HTMX
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Named constraints, so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+htmx = HTMX()
+
+
+@migrate.configure
+def _add_plugin_branches(alembic_config):
+    """Alembic reads core's revisions plus each loaded plugin's own branch (DESIGN: migrations)."""
+    import os
+
+    from flask import current_app
+
+    from core.plugins import plugin_migration_dirs
+
+    core_versions = os.path.join(alembic_config.get_main_option("script_location"), "versions")
+    locations = [core_versions, *plugin_migration_dirs(current_app)]
+    alembic_config.set_main_option("version_locations", os.pathsep.join(locations))
+    return alembic_config

@@ -1,0 +1,52 @@
+"""Every hook a plugin can implement. Each docstring is the hook's reference documentation.
+
+Three kinds of hook, named by kind (docs/plugins.md):
+- ``register_*`` hooks are called once at startup and return lists that core checks and applies;
+- contribute hooks are named after where their output appears (``menu_items``) and are called
+  only for the plugin of the current institution;
+- ``on_event`` observes committed changes; its failures are logged and never undo core's work.
+All hooks take keyword arguments; an implementation may accept any subset of them.
+"""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("microfin")
+
+
+@hookspec
+def register_institutions():
+    """Return the ``Institution`` instances this plugin contributes (usually exactly one).
+
+    Called once when the app is created. Core refuses to start when a profile has problems
+    (``Institution.problems()``) or when two plugins claim the same slug.
+    """
+
+
+@hookspec
+def register_blueprints():
+    """Return Flask blueprints that add pages of this plugin.
+
+    Each blueprint must be named after the plugin (the entry-point name); core mounts it under
+    ``/i/<slug>`` and refuses any other name. Templates belong under ``templates/<slug>/``.
+    """
+
+
+@hookspec
+def menu_items(user, institution):
+    """Return ``MenuItem`` entries for the navigation of ``user``.
+
+    ``institution`` is the user's ``Institution`` profile, or None for federation and operator
+    staff. Called only for core and for the plugin that owns ``institution``; items whose
+    ``roles`` exclude the user's role are dropped by core.
+    """
+
+
+@hookspec
+def on_event(event):
+    """Observe an ``Event`` after the change it describes was committed.
+
+    Return nothing. An exception is logged with the plugin's name and never rolls back or
+    blocks core. Tenant events (``event.institution_id`` set) are delivered only to core and to
+    the plugin that owns that institution.
+    """

@@ -1,0 +1,15 @@
+"""All models, imported so that SQLAlchemy's metadata (and Alembic) see every table."""
+from core.models.accounts import (  # noqa: F401
+    FEDERATION_ROLES,
+    INSTITUTION_ROLES,
+    ROLE_ADMIN,
+    ROLE_AUDITOR,
+    ROLE_COACH,
+    ROLE_OFFICER,
+    ROLE_OPERATOR,
+    ROLES,
+    Institution,
+    LoginAttempt,
+    User,
+)
+from core.models.audit import AuditEntry, Audited  # noqa: F401

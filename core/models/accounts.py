@@ -1,0 +1,85 @@
+"""Institutions, users and login attempts."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.extensions import db
+from core.models.audit import Audited
+from core.models.types import UTCDateTime, utcnow
+from core.tenancy import TenantScoped
+
+ROLE_ADMIN = "admin"
+ROLE_OFFICER = "officer"
+ROLE_COACH = "coach"
+ROLE_AUDITOR = "auditor"
+ROLE_OPERATOR = "operator"
+INSTITUTION_ROLES = (ROLE_ADMIN, ROLE_OFFICER, ROLE_COACH)
+FEDERATION_ROLES = (ROLE_AUDITOR, ROLE_OPERATOR)
+ROLES = INSTITUTION_ROLES + FEDERATION_ROLES
+
+
+class Institution(db.Model):
+    """An institution as stored; its profile and behaviour come from its plugin (same slug)."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    names: Mapped[dict] = mapped_column(JSON)
+    # False when the plugin is not enabled on this server: its data stays, its users cannot sign in.
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("en") or self.slug
+
+
+class User(Audited, TenantScoped, UserMixin, db.Model):
+    """A person who signs in: staff of one institution, or of the federation or the operator."""
+
+    __tablename__ = "users"
+    __audit_secret__ = frozenset({"password_hash", "invite_token_hash"})
+    __audit_ignore__ = frozenset({"last_login_at", "created_at"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    preferred_language: Mapped[str] = mapped_column(String(2), default="en")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    invite_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    institution: Mapped[Institution | None] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled user's session stops working
+        return self.active
+
+    @property
+    def is_federation(self) -> bool:
+        return self.role in FEDERATION_ROLES
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+class LoginAttempt(db.Model):
+    """One sign-in attempt, kept to throttle guessing (by email and by address)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),
+                      Index("ix_login_attempts_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Business rules, free of request objects; each public call is one transaction."""

@@ -1,0 +1,130 @@
+"""The current institution and automatic query scoping.
+
+Every model an institution owns inherits ``TenantOwned``. Each ORM statement (select, update,
+delete, relationship loads) gets ``institution_id = <current>`` added by a session event, so a
+view cannot forget the filter. The current institution is the signed-in user's; outside a
+request it is whatever ``acting_for`` set, and with neither it is *none*: queries find nothing.
+Crossing tenants is explicit and logged: ``all_institutions(reason)``.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import g, has_request_context
+from sqlalchemy import ForeignKey, event
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+
+log = logging.getLogger(__name__)
+
+ALL = "all-institutions"
+NOBODY = -1  # no institution has this id, so a scoped query with no tenant finds nothing
+
+_override: ContextVar[int | str | None] = ContextVar("microfin_tenant", default=None)
+
+
+class TenantViolation(RuntimeError):
+    """A write tried to put a record into, or move it to, another institution."""
+
+
+class TenantScoped:
+    """Queries of subclasses are filtered on ``institution_id``.
+
+    The column is nullable here (users: federation and operator staff belong to no institution;
+    audit entries of sector-wide records); ``TenantOwned`` makes it required.
+    """
+
+    @declared_attr
+    def institution_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("institutions.id"), index=True, nullable=True)
+
+
+class TenantOwned(TenantScoped):
+    """Mixin for every row an institution owns."""
+
+    @declared_attr
+    def institution_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("institutions.id"), index=True, nullable=False)
+
+
+def current_institution_id() -> int | str:
+    """The id scoping applies now: an institution id, ``ALL``, or ``NOBODY``."""
+    override = _override.get()
+    if override is not None:
+        return override
+    if has_request_context():
+        tenant = g.get("microfin_tenant")
+        if tenant is not None:
+            return tenant
+    return NOBODY
+
+
+def set_request_tenant(institution_id: int | None) -> None:
+    """Called once per request, after the user is known."""
+    g.microfin_tenant = institution_id if institution_id is not None else NOBODY
+
+
+@contextmanager
+def acting_for(institution_id: int):
+    """Run a block (CLI, worker, tests) as the given institution."""
+    token = _override.set(institution_id)
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+@contextmanager
+def all_institutions(reason: str):
+    """Run a block across all institutions; the reason is logged. Keep such blocks narrow."""
+    log.debug("crossing tenants: %s", reason)
+    token = _override.set(ALL)
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+def _scope_statement(state) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load:
+        return
+    tenant = current_institution_id()
+    if tenant == ALL or state.execution_options.get("microfin_all_institutions"):
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.institution_id == tenant,
+                             include_aliases=True)
+    )
+
+
+def _check_writes(session: Session, _flush_context, _instances) -> None:
+    tenant = current_institution_id()
+    if tenant == ALL:
+        return
+    for obj in session.new:
+        if isinstance(obj, TenantOwned):
+            if obj.institution_id is None and tenant != NOBODY:
+                obj.institution_id = tenant
+            if obj.institution_id != tenant:
+                raise TenantViolation(f"cannot create {type(obj).__name__} in another institution")
+    for obj in session.dirty:
+        if isinstance(obj, TenantScoped):
+            history = _history(obj, "institution_id")
+            if history.deleted and any(old is not None for old in history.deleted):
+                raise TenantViolation(f"cannot move {type(obj).__name__} to another institution")
+
+
+def _history(obj, attribute: str):
+    from sqlalchemy import inspect
+
+    return inspect(obj).attrs[attribute].history
+
+
+def install() -> None:
+    """Attach the scoping events to every SQLAlchemy session (idempotent)."""
+    if not event.contains(Session, "do_orm_execute", _scope_statement):
+        event.listen(Session, "do_orm_execute", _scope_statement)
+        event.listen(Session, "before_flush", _check_writes)

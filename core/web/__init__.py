@@ -1,0 +1,171 @@
+"""The HTML side of the app: sessions, language, access checks, error pages, page chrome."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from core.config import LANGUAGES
+from core.extensions import babel, db, login_manager
+from core.tenancy import all_institutions, set_request_tenant
+from core.web.access import enforce_declared_access
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose cookie is Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
+
+
+def select_locale() -> str:
+    """The language of this response: the one chosen in the session, the user's, the browser's."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.preferred_language in LANGUAGES:
+        return current_user.preferred_language
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def _load_user(user_id: str):
+    from core.models import User
+
+    if not user_id.isdigit():
+        return None
+    with all_institutions("the signed-in user is loaded before the tenant is known"):
+        return db.session.get(User, int(user_id))
+
+
+def _idle_expired() -> bool:
+    """True when the signed-in user did nothing for longer than ``MICROFIN_IDLE_MINUTES``."""
+    now = datetime.now(timezone.utc).timestamp()
+    last_seen = session.get("seen")
+    session["seen"] = now
+    return last_seen is not None and now - last_seen > 60 * _config("MICROFIN_IDLE_MINUTES")
+
+
+def _before_request():
+    if request.endpoint == "static":
+        return None
+    if current_user.is_authenticated:
+        if _idle_expired() or not _institution_available():
+            logout_user()
+            session.pop("seen", None)
+            flash(_("Your session has expired. Please sign in again."), "warning")
+            return redirect(url_for("auth.login", next=request.full_path))
+    set_request_tenant(current_user.institution_id if current_user.is_authenticated else None)
+    return enforce_declared_access()
+
+
+def _institution_available() -> bool:
+    """False when the user's institution was disabled (its plugin removed) since sign-in."""
+    from core.plugins import state
+
+    if current_user.institution_id is None:
+        return True
+    institution = current_user.institution
+    return bool(institution and institution.enabled and institution.slug in state().institutions)
+
+
+def _config(key: str):
+    from flask import current_app
+
+    return current_app.config[key]
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+ERROR_TEXTS = {
+    400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
+    403: (_l("Not allowed"), _l("Your role does not give access to this page.")),
+    404: (_l("Page not found"), _l("There is nothing here, or it is not yours to see.")),
+    405: (_l("Not allowed"), _l("This page cannot be used this way.")),
+    413: (_l("Too large"), _l("What you sent is larger than this server accepts.")),
+    429: (_l("Too many requests"), _l("Slow down a little and try again in a minute.")),
+    500: (_l("Something went wrong"), _l("The error was logged. Try again, or tell your administrator.")),
+}
+
+
+def _error_page(code: int, message=None):
+    title, default = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
+    return render_template("errors/error.html", code=code, title=title,
+                           message=message or default), code
+
+
+def _handle_http_error(error: HTTPException):
+    if request.path.startswith("/api/"):
+        return error  # the API answers problem+json through its own handlers
+    custom = error.description if error.description != type(error).description else None
+    return _error_page(error.code or 500, custom)
+
+
+def _handle_csrf_error(_error: CSRFError):
+    return _error_page(400, _("This form has expired or did not come from this site. "
+                              "Reload the page and send it again."))
+
+
+def _handle_unexpected(error: Exception):
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error", exc_info=error)
+    db.session.rollback()
+    try:
+        return _error_page(500)
+    except Exception:  # the page chrome itself failed (database down): answer plainly
+        current_app.logger.exception("the error page failed too")
+        return "500 Internal Server Error", 500, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _template_context():
+    from core.builtin.navigation import menu_for
+    from core.plugins import state
+
+    institution = None
+    if current_user.is_authenticated and current_user.institution is not None:
+        institution = state().institution(current_user.institution.slug)
+    return {
+        "languages": LANGUAGES,
+        "current_language": select_locale(),
+        "institution_profile": institution,
+        "menu": menu_for(current_user, institution) if current_user.is_authenticated else [],
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Wire sessions, sign-in, language and page handling into ``app``."""
+    app.session_interface = SessionInterface()
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories="translations")
+    app.before_request(_before_request)
+    app.after_request(_security_headers)
+    app.context_processor(_template_context)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(CSRFError, _handle_csrf_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+    from core.web import filters
+
+    filters.init_app(app)

@@ -1,0 +1,100 @@
+"""An institution admin's pages: the team (invite, disable) and the audit trail."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.models import ROLE_ADMIN
+from core.services import accounts, audit
+from core.services.errors import NotFound, ValidationFailed
+from core.web.access import roles_required
+from core.web.forms import InviteForm
+from core.web.rendering import render
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/users")
+@roles_required(ROLE_ADMIN)
+def users():
+    return render("admin/users.html", users=accounts.users_of_current_institution(),
+                  form=InviteForm(), invitation_link=None)
+
+
+@bp.route("/users/invite", methods=["POST"])
+@roles_required(ROLE_ADMIN)
+def invite():
+    form = InviteForm()
+    link = None
+    status = 422
+    if form.validate_on_submit():
+        try:
+            invitation = accounts.invite_user(
+                admin=current_user, email=form.email.data, name=form.name.data,
+                role=form.role.data, preferred_language=form.preferred_language.data)
+        except ValidationFailed as failed:
+            _attach_errors(form, failed.errors)
+        else:
+            link = url_for("auth.invitation", token=invitation.token, _external=True)
+            flash(_("Invitation created for %(email)s.", email=invitation.user.email), "success")
+            form = InviteForm(formdata=None)
+            status = 201
+    return render("admin/users.html", users=accounts.users_of_current_institution(), form=form,
+                  invitation_link=link, status=status)
+
+
+def _attach_errors(form, errors: dict) -> None:
+    for field_name, message in errors.items():
+        field = getattr(form, field_name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required(ROLE_ADMIN)
+def set_active(user_id: int):
+    active = request.form.get("active") == "1"
+    try:
+        user = accounts.set_active(user_id=user_id, active=active, by=current_user)
+    except NotFound:
+        abort(404)
+    except ValidationFailed as failed:
+        flash(" ".join(str(m) for m in failed.errors.values()), "error")
+        return redirect(url_for("admin.users"))
+    flash(_("%(name)s can sign in again.", name=user.name) if active
+          else _("%(name)s can no longer sign in.", name=user.name), "success")
+    return redirect(url_for("admin.users"))
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+@bp.route("/audit")
+@roles_required(ROLE_ADMIN)
+def audit_trail():
+    """The institution's trail, filtered by user, record and dates; keyset pages."""
+    user_id = request.args.get("user", type=int)
+    record_type = request.args.get("record_type") or None
+    record_id = request.args.get("record_id", type=int)
+    since, until = _date_arg("since"), _date_arg("until")
+    before = request.args.get("before", type=int)
+    bad_dates = [n for n in ("since", "until") if request.args.get(n) and _date_arg(n) is None]
+    entries = audit.trail(user_id=user_id, record_type=record_type, record_id=record_id,
+                          since=since, until=until, before_id=before, limit=51)
+    more = len(entries) > 50
+    entries = entries[:50]
+    return render("admin/audit.html", fragment="admin/_audit_rows.html", entries=entries,
+                  more=more, users=accounts.users_of_current_institution(),
+                  filters=request.args, bad_dates=bad_dates)

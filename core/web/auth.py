@@ -1,0 +1,95 @@
+"""Signing in and out, and accepting an invitation."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from core.services import accounts
+from core.services.errors import NotFound, ValidationFailed
+from core.web.access import public
+from core.web.forms import SetPasswordForm, SignInForm
+from core.web.rendering import render
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only redirect to a path on this site (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    form = SignInForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data,
+                                         request.remote_addr or "unknown")
+        except accounts.SignInRefused as refused:
+            status = 429 if refused.reason == "throttled" else 401
+            if refused.reason == "throttled":
+                form.form_errors.append(_("Too many failed attempts. Try again in %(n)d minutes.",
+                                          n=refused.retry_minutes))
+            else:
+                form.form_errors.append(_("That email and password do not match an active account."))
+        else:
+            chosen_language = session.get("lang")
+            session.clear()
+            if chosen_language:
+                session["lang"] = chosen_language
+            session.permanent = True
+            session["seen"] = datetime.now(timezone.utc).timestamp()
+            login_user(user)
+            return redirect(_safe_next(form.next.data))
+    elif request.method == "POST":
+        status = 422
+    return render("auth/login.html", form=form, status=status)
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    chosen_language = session.get("lang")
+    logout_user()
+    session.clear()
+    if chosen_language:
+        session["lang"] = chosen_language
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+def invitation(token: str):
+    user = accounts.find_invitation(token)
+    if user is None:
+        abort(404)
+    form = SetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.accept_invitation(token, form.password.data)
+        except ValidationFailed as failed:
+            form.password.errors = [*form.password.errors, failed.errors.get("password", "")]
+            status = 422
+        except NotFound:
+            abort(404)
+        else:
+            flash(_("Your password is set. You can sign in now."), "success")
+            return redirect(url_for("auth.login"))
+    elif request.method == "POST":
+        status = 422
+    return render("auth/invitation.html", form=form, invited=user, status=status)
+
+
+__all__ = ["bp", "current_user"]

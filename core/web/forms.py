@@ -1,0 +1,31 @@
+"""Forms of the foundation: sign-in, invitations, passwords."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+LANGUAGE_CHOICES = [("nl", "Nederlands"), ("fr", "Français"), ("en", "English")]
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+    next = HiddenField()
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email address."))])
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the person's name.")),
+                                               Length(max=200)])
+    role = SelectField(_l("Role"), choices=[("officer", _l("Loan officer")), ("coach", _l("Coach")),
+                                            ("admin", _l("Administrator"))])
+    preferred_language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"),
+                             validators=[DataRequired(_l("Choose a password."))])
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[EqualTo("password", _l("The two passwords differ."))])

@@ -1,0 +1,1 @@
+"""The four Belgian institutions' plugins that ship with Microfin CRM."""

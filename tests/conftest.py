@@ -1,0 +1,187 @@
+"""Fixtures: a migrated database per session, a fresh app per test, users of two institutions."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from flask.testing import FlaskClient
+
+from core import create_app
+from core.testing.database import empty_tables, test_database_url
+
+PASSWORD = "correct horse battery"
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    Tests keep an app context open to call services; without this, requests would share its
+    ``g`` (signed-in user, CSRF token) and its database session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def base_config(database_url: str, **extra) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # Real argon2, cheaper parameters so the suite stays quick.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database migrated to every head, once per session."""
+    from core.cli import upgrade_database
+
+    url = test_database_url(tmp_path_factory.mktemp("db"))
+    app = create_app(base_config(url))
+    with app.app_context():
+        upgrade_database()
+        from core.extensions import db
+
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path, monkeypatch):
+    """Build an app on the test database with extra settings; rows written are removed after."""
+    monkeypatch.setenv("MICROFIN_INSTANCE_PATH", str(tmp_path / "instance"))
+    apps = []
+
+    def build(**extra):
+        application = create_app(base_config(database_url, **extra))
+        application.test_client_class = IsolatedClient
+        apps.append(application)
+        return application
+
+    yield build
+    from core.extensions import db
+
+    for application in apps:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    with apps[0].app_context() if apps else create_app(base_config(database_url)).app_context():
+        empty_tables(db.engine)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    application = make_app()
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class Staff:
+    """The users of one institution created for a test."""
+
+    institution_id: int
+    slug: str
+    admin: object
+    officer: object
+    coach: object
+
+
+def _institution_id(slug: str) -> int:
+    from core.services.institutions import by_slug
+
+    return by_slug(slug).id
+
+
+def make_staff(slug: str) -> Staff:
+    from core.services import accounts
+
+    institution_id = _institution_id(slug)
+    users = {
+        role: accounts.create_user(email=f"{role}@{slug}.test", name=f"{role.title()} {slug.title()}",
+                                   role=role, institution_id=institution_id, password=PASSWORD,
+                                   preferred_language="en")
+        for role in ("admin", "officer", "coach")
+    }
+    return Staff(institution_id=institution_id, slug=slug, **users)
+
+
+@pytest.fixture
+def staff_a(app):
+    """Staff of microStart: the institution tests act as."""
+    return make_staff("microstart")
+
+
+@pytest.fixture
+def staff_b(app):
+    """Staff of Hefboom: the other institution, whose data must never show."""
+    return make_staff("hefboom")
+
+
+@pytest.fixture
+def auditor(app):
+    from core.services import accounts
+
+    return accounts.create_user(email="auditor@federation.test", name="Audrey Auditor",
+                                role="auditor", institution_id=None, password=PASSWORD)
+
+
+@pytest.fixture
+def operator(app):
+    from core.services import accounts
+
+    return accounts.create_user(email="operator@microfin.test", name="Otto Operator",
+                                role="operator", institution_id=None, password=PASSWORD)
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a page as a browser would."""
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, user_or_email, password: str = PASSWORD):
+    email = getattr(user_or_email, "email", user_or_email)
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": csrf_token(client)})
+
+
+def post(client, path: str, data: dict | None = None, token_from: str = "/", **kwargs):
+    """POST a form with the session's CSRF token, as the page's form would."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, token_from)},
+                       **kwargs)
+
+
+@pytest.fixture
+def as_user(client):
+    """Sign ``client`` in as a user; returns the client."""
+
+    def sign_in(user):
+        response = login(client, user)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return sign_in
