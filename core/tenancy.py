@@ -128,3 +128,19 @@ def install() -> None:
     if not event.contains(Session, "do_orm_execute", _scope_statement):
         event.listen(Session, "do_orm_execute", _scope_statement)
         event.listen(Session, "before_flush", _check_writes)
+
+
+def get(model, record_id):
+    """The record of the current institution with this id, or None.
+
+    Prefer this over ``session.get``: that one answers from the identity map without a query,
+    so an object loaded earlier under another scope would slip through; this always selects.
+    """
+    from sqlalchemy import select
+
+    from core.extensions import db
+
+    if record_id is None:
+        return None
+    primary_key = model.__mapper__.primary_key[0]
+    return db.session.scalar(select(model).where(primary_key == record_id))

@@ -1,4 +1,5 @@
 """Signing in and out: argon2, throttling, disabled users, expired and tampered sessions, CSRF."""
+import re
 from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
@@ -33,7 +34,7 @@ def test_wrong_password_unknown_email_and_disabled_user_answer_alike(client, sta
         login(client, staff_a.coach.email, PASSWORD),
     ]
     assert {r.status_code for r in answers} == {401}
-    texts = [r.get_data(as_text=True) for r in answers]
+    texts = [re.sub(r'[\w-]+\.[\w-]+\.[\w-]+(?=")', "TOKEN", r.get_data(as_text=True)) for r in answers]
     assert all(NO_MATCH in t for t in texts)
     # Same page but for the typed email, which is kept in the form.
     assert texts[0].replace(staff_a.officer.email, "X") == texts[1].replace("nobody@nowhere.test", "X")

@@ -21,6 +21,7 @@ from core.plugin_api import Event
 from core.plugins import emit
 from core.services import audit
 from core.services.errors import NotFound, ValidationFailed
+from core import tenancy
 from core.tenancy import all_institutions
 
 MIN_PASSWORD_LENGTH = 10
@@ -162,7 +163,7 @@ def accept_invitation(token: str, password: str) -> User:
 
 def set_active(*, user_id: int, active: bool, by: User) -> User:
     """Enable or disable a user of the admin's own institution (never oneself)."""
-    user = db.session.get(User, user_id)
+    user = tenancy.get(User, user_id)
     if user is None:
         raise NotFound()
     if user.id == by.id:

@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
-LANGUAGE_CHOICES = [("nl", "Nederlands"), ("fr", "Français"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("fr", "Français"),
+                    SelectChoice("en", "English")]
 
 
 class SignInForm(FlaskForm):
@@ -19,8 +21,9 @@ class InviteForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email address."))])
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the person's name.")),
                                                Length(max=200)])
-    role = SelectField(_l("Role"), choices=[("officer", _l("Loan officer")), ("coach", _l("Coach")),
-                                            ("admin", _l("Administrator"))])
+    role = SelectField(_l("Role"), choices=[SelectChoice("officer", _l("Loan officer")),
+                                            SelectChoice("coach", _l("Coach")),
+                                            SelectChoice("admin", _l("Administrator"))])
     preferred_language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
 
 
