@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Mapping
 import pluggy
 
 from core.geo import Region, is_german_speaking, province_for_postal_code, region_for_postal_code
+from core.web.access import public, roles_required
 
 hookimpl = pluggy.HookimplMarker("microfin")
 
@@ -27,7 +28,9 @@ __all__ = [
     "hookimpl",
     "is_german_speaking",
     "province_for_postal_code",
+    "public",
     "region_for_postal_code",
+    "roles_required",
 ]
 
 

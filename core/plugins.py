@@ -159,7 +159,7 @@ def init_app(app: Flask) -> PluginState:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin_name}: {exc}") from exc
+        raise PluginError(f"plugin {pm.get_name(exc.plugin)}: {exc}") from exc
     _describe(pm, infos)
     institutions, owners = _collect_institutions(pm, infos)
     plugin_state = PluginState(pm=pm, infos=infos, institutions=institutions, owners=owners)
