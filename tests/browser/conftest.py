@@ -1,0 +1,91 @@
+"""Browser tests: a live server on the test database, driven by Playwright in Debian's chromium.
+
+Without /usr/bin/chromium the browser tests are skipped, except under CI=true where that is a
+failure: CI must run them. No browser is ever downloaded.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD
+
+CHROMIUM = Path(os.environ.get("MICROFIN_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass
+class LiveServer:
+    """The app served on a free local port; ``url`` is its base, ``app`` the Flask app."""
+
+    url: str
+    app: object
+
+
+@pytest.fixture
+def live_server(make_app):
+    app = make_app()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with app.app_context():
+            yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {CHROMIUM} is missing: install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-GB")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def choose_language(page, language: str) -> None:
+    """Press the language switch button (NL, FR, EN) in the page header."""
+    page.locator(f'.language-switch button[value="{language}"]').click()
+
+
+def sign_in(page, live_server: LiveServer, user, password: str = PASSWORD, language: str | None = None):
+    """Open the sign-in page, optionally switch language first, and sign in as ``user``."""
+    page.goto(f"{live_server.url}/login")
+    if language:
+        choose_language(page, language)
+    page.locator('input[name="email"]').fill(user.email)
+    page.locator('input[name="password"]').fill(password)
+    page.locator('#login button[type="submit"]').click()
+    page.wait_for_url(f"{live_server.url}/")
