@@ -20,8 +20,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/users")
 @roles_required(ROLE_ADMIN)
 def users():
+    form = InviteForm(preferred_language=current_user.preferred_language)
     return render("admin/users.html", users=accounts.users_of_current_institution(),
-                  form=InviteForm(), invitation_link=None)
+                  form=form, invitation_link=None)
 
 
 @bp.route("/users/invite", methods=["POST"])
