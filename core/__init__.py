@@ -38,7 +38,7 @@ def _configure_settings(app: Flask, overrides: dict) -> None:
 def _configure_extensions(app: Flask) -> None:
     from core import models  # noqa: F401  (every table known before migrations run)
     from core import tenancy
-    from core.extensions import csrf, db, htmx, migrate
+    from core.extensions import csrf, db, htmx, limiter, migrate
     from core.services import audit
 
     db.init_app(app)
@@ -46,6 +46,7 @@ def _configure_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)
+    limiter.init_app(app)
     tenancy.install()
     audit.install()
 

@@ -202,3 +202,106 @@ def serve(host, port):
     app = _create_app()
     click.echo(f"Microfin CRM on http://{host}:{port}/")
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+# --- referrers and the webhook worker -------------------------------------------------------
+
+@main.group()
+def referrers():
+    """Banks and public financiers that send referrals through the API (operators)."""
+
+
+def _validation_exit(failed) -> None:
+    raise click.ClickException("; ".join(f"{k or 'input'}: {v}" for k, v in failed.errors.items()))
+
+
+@referrers.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(["bank", "public"]))
+@click.option("--webhook-url", help="https:// address that receives status changes.")
+@click.option("--webhook-secret-stdin", is_flag=True, help="Read the webhook signing secret from standard input.")
+@with_appcontext
+def referrers_add(name, kind, webhook_url, webhook_secret_stdin):
+    """Add a referrer organisation and print its first API token (shown once)."""
+    from core.services import audit
+    from core.services import referrers as service
+    from core.services.errors import ValidationFailed
+
+    secret = sys.stdin.readline().rstrip("\n") if webhook_secret_stdin else None
+    try:
+        with audit.acting_as("cli"):
+            issued = service.add_referrer(name=name, kind=kind, webhook_url=webhook_url, webhook_secret=secret)
+    except ValidationFailed as failed:
+        _validation_exit(failed)
+    click.echo(f"added {issued.referrer.name} ({issued.referrer.kind})")
+    click.echo(f"API token (shown only now): {issued.secret}")
+
+
+@referrers.command("token")
+@click.argument("name")
+@with_appcontext
+def referrers_token(name):
+    """Issue another API token for a referrer (several may be active)."""
+    from core.services import audit
+    from core.services import referrers as service
+    from core.services.errors import NotFound
+
+    try:
+        with audit.acting_as("cli"):
+            issued = service.issue_token(name)
+    except NotFound:
+        raise click.ClickException(f"no referrer named {name!r}")
+    click.echo(f"API token (shown only now): {issued.secret}")
+
+
+@referrers.command("revoke")
+@click.argument("hint")
+@with_appcontext
+def referrers_revoke(hint):
+    """Revoke the token starting with HINT (as `referrers list` shows it)."""
+    from core.services import audit
+    from core.services import referrers as service
+    from core.services.errors import NotFound
+
+    try:
+        with audit.acting_as("cli"):
+            service.revoke_token(hint)
+    except NotFound:
+        raise click.ClickException(f"no active token {hint!r}")
+    click.echo(f"revoked {hint}")
+
+
+@referrers.command("list")
+@with_appcontext
+def referrers_list():
+    """List referrers, their webhook and their tokens (hints only)."""
+    from core.services import referrers as service
+
+    for referrer in service.all_referrers():
+        click.echo(f"{referrer.name} ({referrer.kind}) webhook: {referrer.webhook_url or '-'}")
+        for token in referrer.tokens:
+            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+            click.echo(f"    {token.hint}…  {state}")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+@click.option("--name", default=None, help="Worker name in the delivery log (default: host and pid).")
+@with_appcontext
+def worker(once, interval, name):
+    """Deliver webhooks to referrers and move overdue referral offers on."""
+    import os
+    import socket
+    import time
+
+    from core.services import referrals, webhooks
+
+    name = name or f"{socket.gethostname()}:{os.getpid()}"
+    while True:
+        moved = referrals.expire_overdue()
+        sent = webhooks.deliver_due(name)
+        if once:
+            click.echo(f"delivered {sent} message(s), re-routed {moved} overdue offer(s)")
+            return
+        time.sleep(interval)

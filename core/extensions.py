@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and bound to an app in ``create_app``."""
 from flask_babel import Babel
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,6 +30,8 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = HTMX()
+# Limits apply only where declared (the API); storage from RATELIMIT_STORAGE_URI (memory:// by default).
+limiter = Limiter(key_func=get_remote_address)
 
 
 @migrate.configure

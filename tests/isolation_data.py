@@ -21,3 +21,45 @@ def an_invitation_token(staff):
 @marker
 def staff_identity(staff):
     return [staff.coach.email, staff.admin.email, staff.officer.email]
+
+
+# --- referral registry ---------------------------------------------------------------------
+
+_ROUTES_TO = {"microstart": ("1000", "en"), "hefboom": ("9000", "nl"), "brusoc": ("1000", "nl"),
+              "credal": ("5000", "fr")}
+
+
+def _referral_offer(staff):
+    """A referral offered to ``staff``'s institution, created once per test through the registry."""
+    if getattr(staff, "_offer_id", None) is None:
+        from sqlalchemy import select
+
+        from core.api.schemas import ReferralIn
+        from core.extensions import db
+        from core.models.referrals import ReferralOffer
+        from core.services import referrals, referrers
+        from core.tenancy import all_institutions
+        from tests.referral_helpers import body
+
+        postal_code, language = _ROUTES_TO[staff.slug]
+        issued = referrers.add_referrer(name=f"Isolation bank {staff.slug}", kind="bank")
+        data = ReferralIn.model_validate(body(external_reference=f"ISO-{staff.slug}", **{
+            "applicant.postal_code": postal_code, "applicant.language": language,
+            "applicant.first_name": f"Applicant{staff.slug.title()}"}))
+        referral = referrals.receive(issued.referrer, data)
+        with all_institutions("isolation fixture"):
+            offer = db.session.scalar(select(ReferralOffer).where(ReferralOffer.referral_id == referral.id))
+        assert offer.institution_id == staff.institution_id, "isolation fixture routed elsewhere"
+        staff._offer_id = offer.id
+    return staff._offer_id
+
+
+@provides("offer_id")
+def a_referral_offer(staff):
+    return _referral_offer(staff)
+
+
+@marker
+def referral_applicant(staff):
+    _referral_offer(staff)
+    return [f"Applicant{staff.slug.title()}"]

@@ -13,3 +13,12 @@ from core.models.accounts import (  # noqa: F401
     User,
 )
 from core.models.audit import AuditEntry, Audited  # noqa: F401
+from core.models.referrals import (  # noqa: F401
+    ApiToken,
+    IdempotencyRecord,
+    OutboxMessage,
+    Referral,
+    ReferralOffer,
+    Referrer,
+    WebhookDelivery,
+)

@@ -117,7 +117,9 @@ def _error_page(code: int, message=None):
 
 def _handle_http_error(error: HTTPException):
     if request.path.startswith("/api/"):
-        return error  # the API answers problem+json through its own handlers
+        from core.api import api_error
+
+        return api_error(error)
     custom = error.description if error.description != type(error).description else None
     return _error_page(error.code or 500, custom)
 
@@ -129,6 +131,11 @@ def _handle_csrf_error(_error: CSRFError):
 
 def _handle_unexpected(error: Exception):
     from flask import current_app
+
+    if request.path.startswith("/api/"):
+        from core.api import api_error
+
+        return api_error(error)
 
     current_app.logger.exception("unhandled error", exc_info=error)
     db.session.rollback()

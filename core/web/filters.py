@@ -26,6 +26,30 @@ ACTION_LABELS = {
 }
 
 
+SECTOR_LABELS = {
+    "horeca": _l("horeca"), "retail": _l("local retail"), "services": _l("services"), "care": _l("care"),
+    "transport": _l("transport"), "construction": _l("construction"), "other": _l("other"),
+}
+STAGE_LABELS = {
+    "project": _l("project"), "starter": _l("starter (under a year)"), "established": _l("established"),
+}
+OFFER_STATE_LABELS = {
+    "open": _l("waiting for us"), "accepted": _l("taken"), "declined": _l("declined"),
+    "expired": _l("deadline passed"), "withdrawn": _l("withdrawn by the applicant"), "closed": _l("closed"),
+}
+REASON_LABELS = {
+    "out_of_region": _l("outside our region"), "out_of_scope": _l("outside what we finance"),
+    "amount_too_high": _l("amount too high"), "capacity": _l("no capacity now"),
+    "not_eligible": _l("not eligible"), "applicant_unreachable": _l("applicant unreachable"),
+    "other": _l("other"), "not_viable": _l("project not viable"),
+    "repayment_capacity": _l("insufficient repayment capacity"), "over_indebted": _l("over-indebted"),
+    "applicant_gave_up": _l("the applicant gave up"), "financed_elsewhere": _l("financed elsewhere"),
+}
+DIMENSION_LABELS = {
+    "referrer": _l("Referrer"), "institution": _l("Institution"), "region": _l("Region"), "month": _l("Month"),
+}
+
+
 def _label(table: dict, code) -> str:
     return str(table.get(str(code), code))
 
@@ -45,4 +69,9 @@ def init_app(app: Flask) -> None:
         region_label=lambda code: _label(REGION_LABELS, code),
         action_label=lambda code: _label(ACTION_LABELS, code),
         plugin_institution=plugin_institution,
+        sector_label=lambda code: _label(SECTOR_LABELS, code),
+        stage_label=lambda code: _label(STAGE_LABELS, code),
+        offer_state_label=lambda code: _label(OFFER_STATE_LABELS, code),
+        reason_label=lambda code: _label(REASON_LABELS, code),
+        dimension_label=lambda code: _label(DIMENSION_LABELS, code),
     )

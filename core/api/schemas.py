@@ -1,0 +1,171 @@
+"""The JSON shapes of the referral API (pydantic). The same models validate requests and
+generate the OpenAPI document, so the two cannot drift apart."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from core.geo import region_for_postal_code
+
+SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", "other")
+STAGES = ("project", "starter", "established")
+LANGUAGES = ("nl", "fr", "en", "de")
+CONSENT_SCOPES = ("share_with_mfi", "contact", "impact_survey")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, never stored (no mass assignment)."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=2000)
+
+
+def _not_in_future(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a time zone, e.g. 2026-11-20T10:00:00+01:00")
+    if value > datetime.now(timezone.utc):
+        raise ValueError("must not be in the future")
+    return value
+
+
+def _date_not_in_future(value: date) -> date:
+    if value > date.today():
+        raise ValueError("must not be in the future")
+    return value
+
+
+def _adult(value: date) -> date:
+    today = date.today()
+    age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
+    if age < 18 or age > 100:
+        raise ValueError("the applicant must be between 18 and 100 years old")
+    return value
+
+
+def _belgian_postal_code(value: str) -> str:
+    if region_for_postal_code(value) is None:
+        raise ValueError("must be a Belgian postal code (4 digits, 1000-9999)")
+    return value
+
+
+def _national_number(value: str) -> str:
+    from core.services.identifiers import clean_national_number
+
+    try:
+        return clean_national_number(value)
+    except ValueError as exc:
+        raise ValueError("is not a valid Belgian national register or BIS number") from exc
+
+
+def _enterprise_number(value: str) -> str:
+    from core.services.identifiers import clean_enterprise_number
+
+    try:
+        return clean_enterprise_number(value)
+    except ValueError as exc:
+        raise ValueError("is not a valid Belgian enterprise number (KBO/BCE)") from exc
+
+
+def _money(value: Decimal) -> Decimal:
+    if value.as_tuple().exponent < -2:
+        raise ValueError("must have at most two decimals")
+    return value
+
+
+class Consent(Strict):
+    given_at: Annotated[datetime, AfterValidator(_not_in_future)] = Field(
+        description="When the applicant consented to the hand-over (with time zone).")
+    method: Literal["written", "electronic", "verbal_recorded"]
+    scope: list[Literal[CONSENT_SCOPES]] = Field(min_length=1, max_length=3)
+
+
+class Applicant(Strict):
+    first_name: Name
+    last_name: Name
+    birth_date: Annotated[date, AfterValidator(_adult)]
+    national_number: Annotated[str, StringConstraints(max_length=20), AfterValidator(_national_number)] | None = None
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ./()-]{6,30}$")]
+    postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"), AfterValidator(_belgian_postal_code)]
+    language: Literal[LANGUAGES]
+
+
+class Project(Strict):
+    amount_requested: Annotated[Decimal, Field(gt=0, le=1_000_000, description="EUR, at most two decimals"),
+                                AfterValidator(_money)]
+    sector: Literal[SECTORS]
+    stage: Literal[STAGES]
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    enterprise_number: Annotated[str, StringConstraints(max_length=20), AfterValidator(_enterprise_number)] | None = None
+
+
+class Refusal(Strict):
+    decided_on: Annotated[date, AfterValidator(_date_not_in_future)]
+    reasons: list[Code] = Field(min_length=1, max_length=10,
+                                description="The referrer's refusal reason codes, e.g. insufficient_collateral.")
+
+
+class ReferralIn(Strict):
+    """A referral sent by a bank or public financier."""
+
+    external_reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    consent: Consent
+    applicant: Applicant
+    project: Project
+    refusal: Refusal
+
+
+class Stages(BaseModel):
+    received_at: datetime
+    offered_at: datetime | None = None
+    accepted_at: datetime | None = None
+    first_contact_at: datetime | None = None
+    decided_at: datetime | None = None
+    disbursed_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class InstitutionRef(BaseModel):
+    slug: str
+    name: str
+
+
+class ReferralOut(BaseModel):
+    """What a referrer may know of its referral: never the institution's notes."""
+
+    id: int
+    external_reference: str
+    status: Literal[
+        "received", "offered", "accepted", "contacted", "financed", "not_financed", "withdrawn", "no_match",
+        "linked"]
+    institution: InstitutionRef | None = None
+    linked_to: int | None = Field(None, description="The open case this referral was linked to.")
+    outcome_reason: str | None = None
+    contact_deadline: date | None = None
+    stages: Stages
+    updated_at: datetime
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralOut]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page.")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] | None = None

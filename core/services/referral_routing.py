@@ -1,0 +1,87 @@
+"""Routing a referral to the institution that fits, and contact deadlines in working days.
+
+The rule (deterministic, documented in docs/api.md):
+1. ask every enabled institution's ``assess_referral``; keep those that accept and have not been
+   offered this referral before;
+2. prefer an institution that serves the applicant's language, then the lightest open load
+   (fewest open offers), then the slug in alphabetical order;
+3. if none accepts, the referral is closed as ``no_match`` with each institution's reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.models import Institution as InstitutionRow
+from core.models.referrals import Referral, ReferralOffer
+from core.plugins import state
+from core.tenancy import all_institutions
+
+DEFAULT_CONTACT_DAYS = 5
+
+
+@lru_cache(maxsize=16)
+def _belgian_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.Belgium(years=year).keys())
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday, and not a Belgian public holiday."""
+    return day.weekday() < 5 and day not in _belgian_holidays(day.year)
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The date ``days`` working days after ``start`` (weekends and Belgian holidays skipped)."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if is_working_day(current):
+            remaining -= 1
+    return current
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One institution's answer to a referral."""
+
+    slug: str
+    decision: str  # "accept", "decline" or "needs_info"
+    reason: str | None = None
+
+
+def assess_all(referral: Referral) -> list[Assessment]:
+    """Every enabled institution's assessment (each plugin answers only for itself)."""
+    from core.services.referral_facts import assess
+
+    return [assess(slug, profile, referral) for slug, profile in state().institutions.items()]
+
+
+def _open_load() -> dict[int, int]:
+    with all_institutions("routing compares the open load of every institution"):
+        rows = db.session.execute(select(ReferralOffer.institution_id, func.count())
+                                  .where(ReferralOffer.state.in_(("open", "accepted")))
+                                  .group_by(ReferralOffer.institution_id)).all()
+    return dict(rows)
+
+
+def choose(referral: Referral, assessments: list[Assessment], already_offered: set[int]) -> InstitutionRow | None:
+    """The institution to offer ``referral`` to next, or None when no one (else) accepts."""
+    rows = {row.slug: row for row in db.session.scalars(select(InstitutionRow).where(InstitutionRow.enabled))}
+    profiles = state().institutions
+    load = _open_load()
+    candidates = [rows[a.slug] for a in assessments
+                  if a.decision == "accept" and a.slug in rows and rows[a.slug].id not in already_offered]
+    if not candidates:
+        return None
+
+    def rank(row: InstitutionRow):
+        speaks = referral.language in profiles[row.slug].languages
+        return (0 if speaks else 1, load.get(row.id, 0), row.slug)
+
+    return min(candidates, key=rank)

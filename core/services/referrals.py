@@ -1,0 +1,384 @@
+"""The referral registry's rules: receive, match, route, follow to an outcome, withdraw.
+
+Every change of status writes an outbox message in the same transaction (core.services.webhooks),
+so the referrer hears of it exactly when it is committed.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime, timezone
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select
+
+from core import tenancy
+from core.extensions import db
+from core.geo import region_for_postal_code
+from core.models import Institution as InstitutionRow
+from core.models.referrals import (
+    ACCEPTED, CLOSED_STATUSES, CONTACTED, FINANCED, LINKED, NO_MATCH, NOT_FINANCED, OFFERED,
+    OPEN_STATUSES, RECEIVED, WITHDRAWN, Referral, ReferralOffer, Referrer)
+from core.models.types import utcnow
+from core.plugin_api import Event
+from core.plugins import emit
+from core.services import webhooks
+from core.services.errors import NotFound, ValidationFailed
+from core.services.referral_routing import DEFAULT_CONTACT_DAYS, add_working_days, assess_all, choose
+from core.tenancy import all_institutions
+
+DECLINE_REASONS = ("out_of_region", "out_of_scope", "amount_too_high", "capacity", "not_eligible",
+                   "applicant_unreachable", "other")
+NOT_FINANCED_REASONS = ("not_viable", "repayment_capacity", "over_indebted", "applicant_gave_up",
+                        "financed_elsewhere", "other")
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def contact_days() -> int:
+    return current_app.config.get("MICROFIN_REFERRAL_CONTACT_DAYS", DEFAULT_CONTACT_DAYS)
+
+
+# --- what a referrer may see ----------------------------------------------------------------
+
+def public_view(referral: Referral) -> dict:
+    """The referral as its referrer sees it: status, institution, stages, outcome; no notes."""
+    institution = None
+    if referral.institution_id is not None:
+        row = db.session.get(InstitutionRow, referral.institution_id)
+        institution = {"slug": row.slug, "name": row.name("en")}
+    with all_institutions("the referrer sees the deadline of the open offer, not who else was asked"):
+        deadline = db.session.scalar(select(ReferralOffer.deadline).where(
+            ReferralOffer.referral_id == referral.id, ReferralOffer.state == "open"))
+    return {
+        "id": referral.id,
+        "external_reference": referral.external_reference,
+        "status": referral.status,
+        "institution": institution,
+        "linked_to": referral.linked_to_id,
+        "outcome_reason": referral.outcome_reason,
+        "contact_deadline": deadline.isoformat() if deadline else None,
+        "stages": {name: _iso(getattr(referral, name)) for name in (
+            "received_at", "offered_at", "accepted_at", "first_contact_at", "decided_at",
+            "disbursed_at", "closed_at")},
+        "updated_at": _iso(referral.updated_at),
+    }
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def _changed(referral: Referral, event: str) -> None:
+    """Stamp the change and queue the referrer's notification in this transaction."""
+    referral.updated_at = utcnow()
+    db.session.flush()
+    webhooks.enqueue(referral, event, public_view(referral))
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+def _match_open_case(national_number_hash, first_name, last_name, birth_date) -> Referral | None:
+    """One applicant, one open case across the sector."""
+    same_person = and_(Referral.applicant_last_name.ilike(last_name),
+                       Referral.applicant_first_name.ilike(first_name),
+                       Referral.applicant_birth_date == birth_date)
+    if national_number_hash:
+        same_person = or_(Referral.national_number_hash == national_number_hash, same_person)
+    return db.session.scalar(select(Referral).where(Referral.status.in_(OPEN_STATUSES), same_person)
+                             .order_by(Referral.id).limit(1))
+
+
+def _receive(referrer: Referrer, data) -> Referral:
+    """Store a validated referral (``core.api.schemas.ReferralIn``), link or route it; no commit."""
+    from core.services.identifiers import national_number_hash
+
+    taken = db.session.scalar(select(Referral.id).where(Referral.referrer_id == referrer.id,
+                                                        Referral.external_reference == data.external_reference))
+    if taken:
+        raise ValidationFailed({"external_reference": _l("This reference was already used for referral %(id)s.",
+                                                         id=taken)})
+    applicant, project = data.applicant, data.project
+    nn_hash = national_number_hash(applicant.national_number) if applicant.national_number else None
+    referral = Referral(
+        referrer_id=referrer.id, external_reference=data.external_reference, status=RECEIVED,
+        applicant_first_name=applicant.first_name, applicant_last_name=applicant.last_name,
+        applicant_birth_date=applicant.birth_date, national_number_hash=nn_hash,
+        applicant_email=applicant.email, applicant_phone=applicant.phone,
+        postal_code=applicant.postal_code, region=str(region_for_postal_code(applicant.postal_code)),
+        language=applicant.language, amount_requested=project.amount_requested, sector=project.sector,
+        stage=project.stage, purpose=project.purpose, enterprise_number=project.enterprise_number,
+        refusal_decided_on=data.refusal.decided_on, refusal_reasons=list(data.refusal.reasons),
+        consent_given_at=data.consent.given_at, consent_method=data.consent.method,
+        consent_scope=list(data.consent.scope), received_at=utcnow(), updated_at=utcnow())
+    open_case = _match_open_case(nn_hash, applicant.first_name, applicant.last_name, applicant.birth_date)
+    db.session.add(referral)
+    db.session.flush()
+    if open_case is not None:
+        referral.status, referral.linked_to_id = LINKED, open_case.id
+        referral.institution_id, referral.closed_at = open_case.institution_id, utcnow()
+        referral.outcome_reason = "already_open"
+        _changed(referral, "referral.linked")
+    else:
+        _route(referral)
+    return referral
+
+
+def receive(referrer: Referrer, data) -> Referral:
+    """Store, match and route a referral in one transaction; tell plugins after commit."""
+    referral = _receive(referrer, data)
+    db.session.commit()
+    _announce(referral)
+    return referral
+
+
+def _announce(referral: Referral) -> None:
+    emit(Event("referral.received", referral.institution_id, {"referral_id": referral.id,
+                                                              "status": referral.status}))
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different body."""
+
+
+def receive_once(referrer: Referrer, data, *, key: str, request_hash: str) -> tuple[int, dict]:
+    """``receive`` behind an idempotency key: the same key and body replay the first answer.
+
+    The answer is stored in the same transaction as the referral, and the (referrer, key) pair is
+    unique, so two identical requests racing each other create one referral.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from core.models.referrals import IdempotencyRecord
+
+    def replay():
+        record = db.session.scalar(select(IdempotencyRecord).where(
+            IdempotencyRecord.referrer_id == referrer.id, IdempotencyRecord.key == key))
+        if record is None:
+            return None
+        if record.request_hash != request_hash:
+            raise IdempotencyConflict()
+        return record.status_code, record.body
+
+    answered = replay()
+    if answered is not None:
+        return answered
+    referral = _receive(referrer, data)
+    body = public_view(referral)
+    db.session.add(IdempotencyRecord(referrer_id=referrer.id, key=key, request_hash=request_hash,
+                                     status_code=201, body=body))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        answered = replay()
+        if answered is None:
+            raise
+        return answered
+    _announce(referral)
+    return 201, body
+
+
+
+def _route(referral: Referral) -> None:
+    """Offer the referral to the next institution that accepts, or close it as no match."""
+    with all_institutions("the registry routes a referral across institutions"):
+        offered = set(db.session.scalars(select(ReferralOffer.institution_id)
+                                         .where(ReferralOffer.referral_id == referral.id)))
+        assessments = assess_all(referral)
+        target = choose(referral, assessments, offered)
+        if target is None:
+            referral.status, referral.institution_id, referral.closed_at = NO_MATCH, None, utcnow()
+            referral.no_match_reasons = {a.slug: a.reason or a.decision for a in assessments
+                                         if a.decision != "accept"}
+            referral.outcome_reason = "no_institution_accepts"
+            _changed(referral, "referral.no_match")
+            return
+        offer = ReferralOffer(referral_id=referral.id, institution_id=target.id, state="open",
+                              offered_at=utcnow(), deadline=add_working_days(_today(), contact_days()))
+        db.session.add(offer)
+        referral.status, referral.institution_id, referral.offered_at = OFFERED, target.id, utcnow()
+        _changed(referral, "referral.offered")
+
+
+# --- what the referrer reads and does -----------------------------------------------------------
+
+def for_referrer(referrer: Referrer, referral_id: int) -> Referral:
+    referral = db.session.scalar(select(Referral).where(Referral.id == referral_id,
+                                                        Referral.referrer_id == referrer.id))
+    if referral is None:
+        raise NotFound()
+    return referral
+
+
+def encode_cursor(referral: Referral) -> str:
+    raw = json.dumps([referral.updated_at.isoformat(), referral.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        stamp, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        moment, ident = datetime.fromisoformat(stamp), int(ident)
+        if moment.tzinfo is None or not 0 < ident < 2**31:
+            raise ValueError("out of range")
+        return moment, ident
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise ValidationFailed({"cursor": _l("This cursor is not one the API gave.")}) from exc
+
+
+def list_for_referrer(referrer: Referrer, updated_since: datetime | None, cursor: str | None,
+                      limit: int) -> tuple[list[Referral], str | None]:
+    """The referrer's referrals changed since a moment, oldest change first, keyset-paged."""
+    query = select(Referral).where(Referral.referrer_id == referrer.id)
+    if updated_since is not None:
+        query = query.where(Referral.updated_at >= updated_since)
+    if cursor:
+        stamp, ident = decode_cursor(cursor)
+        query = query.where(or_(Referral.updated_at > stamp,
+                                and_(Referral.updated_at == stamp, Referral.id > ident)))
+    rows = list(db.session.scalars(query.order_by(Referral.updated_at, Referral.id).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _erase_personal_data(referral: Referral) -> None:
+    referral.applicant_first_name = referral.applicant_last_name = None
+    referral.applicant_birth_date = referral.national_number_hash = None
+    referral.applicant_email = referral.applicant_phone = referral.postal_code = None
+    referral.purpose = referral.enterprise_number = None
+    referral.erased_at = utcnow()
+
+
+def withdraw(referrer: Referrer, referral_id: int) -> Referral:
+    """The applicant withdrew consent: stop everywhere and erase their data from the registry."""
+    referral = for_referrer(referrer, referral_id)
+    if referral.status != WITHDRAWN:
+        with all_institutions("withdrawal reaches the institution holding the referral"):
+            for current in db.session.scalars(select(ReferralOffer).where(
+                    ReferralOffer.referral_id == referral.id, ReferralOffer.state.in_(("open", "accepted")))):
+                current.state, current.answered_at = "withdrawn", utcnow()
+            referral.status, referral.closed_at, referral.outcome_reason = WITHDRAWN, utcnow(), "consent_withdrawn"
+            _erase_personal_data(referral)
+            _changed(referral, "referral.withdrawn")
+        db.session.commit()
+        emit(Event("referral.withdrawn", referral.institution_id, {"referral_id": referral.id}))
+    return referral
+
+
+# --- the institution's side (inbox) -------------------------------------------------------------
+
+def inbox(include_closed: bool = False) -> list[ReferralOffer]:
+    """Offers made to the current institution, the most urgent first."""
+    states = ("open", "accepted") if not include_closed else ("open", "accepted", "declined", "expired",
+                                                               "withdrawn", "closed")
+    return list(db.session.scalars(select(ReferralOffer).where(ReferralOffer.state.in_(states))
+                                   .order_by(ReferralOffer.deadline, ReferralOffer.id)))
+
+
+def offer(offer_id: int) -> ReferralOffer:
+    """One of the current institution's offers (another institution's id: NotFound)."""
+    found = tenancy.get(ReferralOffer, offer_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def _refuse_unless(found: ReferralOffer, *states: str) -> None:
+    if found.state not in states:
+        raise ValidationFailed({"": _l("This referral is no longer waiting for that step.")})
+
+
+def accept(offer_id: int, *, notes: str | None = None) -> ReferralOffer:
+    """The institution takes the case."""
+    found = offer(offer_id)
+    _refuse_unless(found, "open")
+    found.state, found.answered_at, found.notes = "accepted", utcnow(), notes
+    referral = found.referral
+    referral.status, referral.accepted_at = ACCEPTED, utcnow()
+    _changed(referral, "referral.accepted")
+    db.session.commit()
+    return found
+
+
+def decline(offer_id: int, *, reason: str) -> ReferralOffer:
+    """The institution declines with a reason; the referral goes to the next that accepts."""
+    if reason not in DECLINE_REASONS:
+        raise ValidationFailed({"reason": _l("Choose a reason.")})
+    found = offer(offer_id)
+    _refuse_unless(found, "open")
+    found.state, found.answered_at, found.decline_reason = "declined", utcnow(), reason
+    referral = found.referral
+    _route(referral)
+    db.session.commit()
+    return found
+
+
+def record_contact(offer_id: int, *, contacted_on: date) -> ReferralOffer:
+    """The first contact with the applicant took place."""
+    found = offer(offer_id)
+    _refuse_unless(found, "accepted")
+    referral = found.referral
+    if contacted_on > _today() or contacted_on < referral.received_at.date():
+        raise ValidationFailed({"contacted_on": _l("Give a date between the referral and today.")})
+    referral.status = CONTACTED
+    referral.first_contact_at = datetime.combine(contacted_on, datetime.min.time(), timezone.utc)
+    _changed(referral, "referral.contacted")
+    db.session.commit()
+    return found
+
+
+def record_outcome(offer_id: int, *, outcome: str, reason: str | None = None,
+                   disbursed_on: date | None = None) -> ReferralOffer:
+    """Close the case: financed (with the disbursement date), not financed (reason), withdrew."""
+    found = offer(offer_id)
+    _refuse_unless(found, "accepted")
+    referral = found.referral
+    errors = {}
+    if outcome not in ("financed", "not_financed", "applicant_withdrew"):
+        errors["outcome"] = _l("Choose an outcome.")
+    if outcome == "not_financed" and reason not in NOT_FINANCED_REASONS:
+        errors["reason"] = _l("Choose a reason.")
+    if outcome == "financed" and (disbursed_on is None or disbursed_on > _today()):
+        errors["disbursed_on"] = _l("Give the disbursement date (not in the future).")
+    if errors:
+        raise ValidationFailed(errors)
+    now = utcnow()
+    referral.decided_at = referral.closed_at = now
+    found.state = "closed"
+    if outcome == "financed":
+        referral.status, referral.outcome_reason = FINANCED, None
+        referral.disbursed_at = datetime.combine(disbursed_on, datetime.min.time(), timezone.utc)
+    elif outcome == "not_financed":
+        referral.status, referral.outcome_reason = NOT_FINANCED, reason
+    else:
+        referral.status, referral.outcome_reason = NOT_FINANCED, "applicant_withdrew"
+    _changed(referral, f"referral.{referral.status}")
+    db.session.commit()
+    return found
+
+
+def expire_overdue(today: date | None = None) -> int:
+    """Offers past their contact deadline move to the next institution that accepts."""
+    today = today or _today()
+    moved = 0
+    with all_institutions("the registry re-routes offers whose deadline passed"):
+        overdue = list(db.session.scalars(select(ReferralOffer).where(ReferralOffer.state == "open",
+                                                                      ReferralOffer.deadline < today)))
+        for found in overdue:
+            found.state, found.answered_at, found.decline_reason = "expired", utcnow(), "deadline_passed"
+            _route(found.referral)
+            moved += 1
+        db.session.commit()
+    return moved
+
+
+def is_closed(referral: Referral) -> bool:
+    return referral.status in CLOSED_STATUSES
+
+
+__all__ = ["receive", "withdraw", "accept", "decline", "record_contact", "record_outcome",
+           "expire_overdue", "inbox", "public_view", "list_for_referrer", "for_referrer"]
