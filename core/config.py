@@ -41,6 +41,24 @@ def secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def data_key(instance_path: Path) -> str:
+    """The key protecting personal identifiers (national numbers): ``MICROFIN_DATA_KEY``, or one
+    generated once and kept in the instance folder. Losing it makes stored numbers unreadable."""
+    configured = _env("DATA_KEY")
+    if configured:
+        return configured
+    key_file = instance_path / "data_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return key_file.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
 def settings_from_env(instance_path: Path, overrides: dict) -> dict:
     """Build the Flask config mapping from the environment; ``overrides`` (tests, embedders) win."""
     database_url = _env("DATABASE_URL", f"sqlite:///{instance_path / 'microfin.sqlite3'}")
@@ -67,6 +85,8 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     }
     settings.update(overrides)
+    if not settings.get("MICROFIN_DATA_KEY"):
+        settings["MICROFIN_DATA_KEY"] = data_key(instance_path)
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = secret_key(instance_path)
     return settings

@@ -13,3 +13,11 @@ from core.models.accounts import (  # noqa: F401
     User,
 )
 from core.models.audit import AuditEntry, Audited  # noqa: F401
+from core.models.people import Client, ClientExport, ClientExportChunk, ClientNote, Consent  # noqa: F401,E402
+from core.models.coaching import (  # noqa: F401,E402
+    AgreedAction,
+    CoachingSession,
+    CoachingTrack,
+    Enrolment,
+    Training,
+)

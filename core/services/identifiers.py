@@ -1,0 +1,81 @@
+"""Belgian identifiers, validated with python-stdnum, and the protection of national numbers.
+
+The national register number is kept as an HMAC-SHA256 (for matching duplicates) and as a
+Fernet token (to reveal it to roles that need it). Both keys derive from ``MICROFIN_DATA_KEY``.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from cryptography.fernet import Fernet
+from flask import current_app
+from stdnum import iban as std_iban
+from stdnum.be import bis, nn, vat
+from stdnum.be import iban as be_iban
+from stdnum.exceptions import ValidationError
+
+
+def clean_national_number(value: str) -> str:
+    """The 11 digits of a valid national register or BIS number; ``ValueError`` otherwise."""
+    try:
+        return nn.validate(value)
+    except ValidationError:
+        try:
+            return bis.validate(value)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+def clean_enterprise_number(value: str) -> str:
+    """The 10 digits of a valid KBO/BCE enterprise number; ``ValueError`` otherwise."""
+    try:
+        return vat.validate(value)
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def clean_iban(value: str) -> str:
+    """A valid IBAN, compact; Belgian ones are also checked against the bank-code table."""
+    try:
+        compact = std_iban.validate(value)
+        if compact.startswith("BE"):
+            compact = be_iban.validate(compact)
+        return compact
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def format_iban(value: str | None) -> str:
+    return std_iban.format(value) if value else ""
+
+
+def format_enterprise_number(value: str | None) -> str:
+    return f"{value[:4]}.{value[4:7]}.{value[7:]}" if value else ""
+
+
+def format_national_number(value: str) -> str:
+    return nn.format(value)
+
+
+def _material(purpose: bytes) -> bytes:
+    key = current_app.config["MICROFIN_DATA_KEY"].encode()
+    return hmac.new(key, purpose, hashlib.sha256).digest()
+
+
+def national_number_hash(number: str) -> str:
+    """The keyed hash that finds a national number without storing it."""
+    return hmac.new(_material(b"national-number-match"), number.encode(), hashlib.sha256).hexdigest()
+
+
+def _fernet() -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(_material(b"national-number-encryption")))
+
+
+def encrypt(number: str) -> str:
+    return _fernet().encrypt(number.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    return _fernet().decrypt(token.encode()).decode()
