@@ -50,3 +50,15 @@ def on_event(event):
     blocks core. Tenant events (``event.institution_id`` set) are delivered only to core and to
     the plugin that owns that institution.
     """
+
+
+@hookspec
+def client_panels(client, user):
+    """Return ``ClientPanel`` objects to show on the page of ``client`` for ``user``.
+
+    Called only for core and for the plugin that owns the client's institution, when the
+    client page is rendered. A panel has a (translated) ``title`` and an ``html`` body: a
+    ``markupsafe.Markup`` (e.g. from ``render_template``) is inserted as is, a plain string is
+    escaped. Check ``user.role`` before showing anything sensitive. A failing implementation is
+    logged and its panel left out.
+    """

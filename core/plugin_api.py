@@ -19,6 +19,7 @@ hookimpl = pluggy.HookimplMarker("microfin")
 LANGUAGES = ("nl", "fr", "en")
 
 __all__ = [
+    "ClientPanel",
     "Event",
     "Institution",
     "LANGUAGES",
@@ -121,3 +122,16 @@ class Event:
     name: str
     institution_id: int | None
     data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClientPanel:
+    """A panel a plugin adds to the client page (``client_panels``).
+
+    ``title`` is a translated string; ``html`` a ``markupsafe.Markup`` inserted as is, or a plain
+    string that is escaped; lower ``order`` comes first.
+    """
+
+    title: Any
+    html: Any
+    order: int = 100

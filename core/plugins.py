@@ -69,9 +69,9 @@ def state(app: Flask | None = None) -> PluginState:
 
 
 def _builtin_plugins() -> list[tuple[str, object]]:
-    from core.builtin import navigation, web
+    from core.builtin import coaching, navigation, web
 
-    return [("core.web", web), ("core.navigation", navigation)]
+    return [("core.web", web), ("core.navigation", navigation), ("core.coaching", coaching)]
 
 
 def _package_dir(module: object) -> Path | None:

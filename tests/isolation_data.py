@@ -63,3 +63,60 @@ def a_referral_offer(staff):
 def referral_applicant(staff):
     _referral_offer(staff)
     return [f"Applicant{staff.slug.title()}"]
+# --- clients and coaching ---------------------------------------------------------------------
+
+def _client_records(staff):
+    """One client of ``staff``'s institution with a consent, a session and a training (made once)."""
+    if not hasattr(staff, "_client_records"):
+        from datetime import date
+
+        from core.services import clients, coaching
+        from core.tenancy import acting_for
+        from tests.clients_data import make_client, make_session, make_training
+
+        client = make_client(staff, first_name="Isolde", last_name=f"Marker-{staff.slug}",
+                             enterprise_name=f"Secret shop of {staff.slug}")
+        session = make_session(staff, client)
+        training = make_training(staff, title=f"Training of {staff.slug}")
+        with acting_for(staff.institution_id):
+            consent = clients.record_consent(client.id, kind="data_processing",
+                                             given_on=date(2024, 1, 1), method="paper",
+                                             user=staff.officer)
+            export = clients.start_export(clients.ClientFilters(), "csv", user=staff.officer)
+            coaching.enrol(training.id, client.id)
+            action_id = session.actions[0].id
+        staff._client_records = {"client_id": client.id, "consent_id": consent.id,
+                                 "action_id": action_id, "training_id": training.id,
+                                 "export_id": export.id,
+                                 "markers": [client.last_name, client.enterprise_name, training.title]}
+    return staff._client_records
+
+
+@provides("client_id")
+def a_client(staff):
+    return _client_records(staff)["client_id"]
+
+
+@provides("consent_id")
+def a_consent(staff):
+    return _client_records(staff)["consent_id"]
+
+
+@provides("action_id")
+def an_agreed_action(staff):
+    return _client_records(staff)["action_id"]
+
+
+@provides("training_id")
+def a_training(staff):
+    return _client_records(staff)["training_id"]
+
+
+@provides("export_id")
+def an_export(staff):
+    return _client_records(staff)["export_id"]
+
+
+@marker
+def client_identity(staff):
+    return _client_records(staff)["markers"]

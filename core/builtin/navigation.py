@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from core.models import ROLES
+from core.models import INSTITUTION_ROLES, ROLES
 from core.plugin_api import MenuItem, hookimpl
 
 
@@ -22,6 +22,14 @@ def menu_items(user, institution):
                  description=_l("Invite colleagues, disable accounts.")),
         MenuItem(_l("Audit trail"), "admin.audit_trail", frozenset({"admin"}), order=85,
                  description=_l("Who changed what, and when.")),
+        MenuItem(_l("Clients"), "clients.index", frozenset(INSTITUTION_ROLES), order=10,
+                 description=_l("Entrepreneurs, their enterprise, notes and consents.")),
+        MenuItem(_l("Agenda"), "coaching.agenda", frozenset(INSTITUTION_ROLES), order=20,
+                 description=_l("Your coming sessions and overdue actions.")),
+        MenuItem(_l("Trainings"), "coaching.trainings", frozenset(INSTITUTION_ROLES), order=30,
+                 description=_l("Collective trainings, enrolment and attendance.")),
+        MenuItem(_l("Coaching hours"), "coaching.hours", frozenset(INSTITUTION_ROLES), order=40,
+                 description=_l("Hours of coaching per coach and per client.")),
     ]
 
 

@@ -22,3 +22,11 @@ from core.models.referrals import (  # noqa: F401
     Referrer,
     WebhookDelivery,
 )
+from core.models.people import Client, ClientExport, ClientExportChunk, ClientNote, Consent  # noqa: F401,E402
+from core.models.coaching import (  # noqa: F401,E402
+    AgreedAction,
+    CoachingSession,
+    CoachingTrack,
+    Enrolment,
+    Training,
+)

@@ -1,0 +1,586 @@
+"""Clients: intake with validated Belgian identifiers, duplicates, edits with optimistic locking,
+the filtered list with keyset pages, reveal of the national number, consents, notes, exports."""
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from babel import Locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from core import tenancy
+from core.config import LANGUAGES
+from core.extensions import db
+from core.geo import province_for_postal_code, region_for_postal_code
+from core.models import ROLE_ADMIN, ROLE_COACH, ROLE_OFFICER, User
+from core.models.people import (
+    CLIENT_STATUSES, CONSENT_KINDS, CONSENT_METHODS, EDUCATION_LEVELS, EMPLOYMENT_STATUSES, GENDERS,
+    LEGAL_FORMS, LOW_EDUCATION, SECTORS, STAGES, Client, ClientExport, ClientExportChunk, ClientNote,
+    Consent,
+)
+from core.models.types import utcnow
+from core.plugin_api import Event
+from core.plugins import emit
+from core.services import audit, identifiers, timeline
+from core.services.errors import NotFound, ValidationFailed
+
+#: Roles that see sensitive attributes (disability, country of birth) and may reveal the
+#: national number: they assess loans and report impact. Coaches work without them.
+SENSITIVE_ROLES = frozenset({ROLE_ADMIN, ROLE_OFFICER})
+MINIMUM_AGE = 16
+PAGE_SIZE = 50
+EXPORT_CHUNK = 2000
+PERSON_FIELDS = ("first_name", "last_name", "birth_date", "gender", "email", "phone", "street",
+                 "postal_code", "city", "preferred_language", "education_level",
+                 "employment_status", "household_size")
+SENSITIVE_FIELDS = ("country_of_birth", "disability")
+ENTERPRISE_FIELDS = ("enterprise_name", "enterprise_number", "legal_form", "sector",
+                     "enterprise_start_date", "stage", "iban", "coach_id")
+
+
+class DuplicateFound(Exception):
+    """Clients of the institution that look like the one being created."""
+
+    def __init__(self, matches: list[Client]):
+        super().__init__(f"{len(matches)} possible duplicate(s)")
+        self.matches = matches
+
+
+class EditConflict(Exception):
+    """Someone saved the client since this form was opened."""
+
+
+def may_see_sensitive(user) -> bool:
+    return user.role in SENSITIVE_ROLES
+
+
+def search_key(text: str | None) -> str:
+    """Lowercase, accents removed, spaces collapsed: the form names are searched and sorted in."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
+
+
+def countries(language: str) -> list[tuple[str, str]]:
+    """(ISO code, name in ``language``) of every country, sorted by name."""
+    names = Locale.parse(language).territories
+    return sorted(((code, name) for code, name in names.items()
+                   if len(code) == 2 and code.isalpha() and code not in ("ZZ", "EU", "EZ", "UN", "QO")),
+                  key=lambda pair: search_key(pair[1]))
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def age_group(birth_date: date, day: date) -> str:
+    age = age_on(birth_date, day)
+    return "under_30" if age < 30 else ("30_to_49" if age < 50 else "50_plus")
+
+
+# --- validation -------------------------------------------------------------------------------
+
+def _text(data: dict, name: str, limit: int) -> str | None:
+    value = (data.get(name) or "").strip() if isinstance(data.get(name) or "", str) else data.get(name)
+    return value[:limit] if value else None
+
+
+def _choice(errors: dict, data: dict, name: str, choices, required: bool, message) -> str | None:
+    value = data.get(name) or None
+    if value is None:
+        if required:
+            errors[name] = message
+        return None
+    if value not in choices:
+        errors[name] = message
+    return value
+
+
+def _clean(data: dict, user, errors: dict) -> dict:
+    """Check every field; return the values to store (identifiers compacted, region derived)."""
+    values: dict = {}
+    for name, limit in (("first_name", 100), ("last_name", 100), ("email", 254), ("phone", 40),
+                        ("street", 200), ("city", 100), ("enterprise_name", 200)):
+        values[name] = _text(data, name, limit)
+    for name in ("first_name", "last_name"):
+        if not values[name]:
+            errors[name] = _l("Enter the name.")
+    birth = data.get("birth_date")
+    today = date.today()
+    if not isinstance(birth, date):
+        errors.setdefault("birth_date", _l("Enter the birth date."))
+    elif birth > today:
+        errors["birth_date"] = _l("The birth date cannot be in the future.")
+    elif age_on(birth, today) < MINIMUM_AGE:
+        errors["birth_date"] = _l("The client must be at least %(age)d years old.", age=MINIMUM_AGE)
+    values["birth_date"] = birth
+    values["gender"] = _choice(errors, data, "gender", GENDERS, True, _l("Choose a gender."))
+    postal = (data.get("postal_code") or "").strip()
+    if region_for_postal_code(postal) is None:
+        errors["postal_code"] = _l("Enter a Belgian postal code (4 digits, 1000 to 9999).")
+    else:
+        values.update(postal_code=postal, region=str(region_for_postal_code(postal)),
+                      province=province_for_postal_code(postal))
+    values["preferred_language"] = _choice(errors, data, "preferred_language", LANGUAGES, True,
+                                           _l("Choose nl, fr or en."))
+    values["education_level"] = _choice(errors, data, "education_level", EDUCATION_LEVELS, False,
+                                        _l("Choose an education level from the list."))
+    values["employment_status"] = _choice(errors, data, "employment_status", EMPLOYMENT_STATUSES,
+                                          False, _l("Choose a status from the list."))
+    size = data.get("household_size")
+    if size is not None and not (isinstance(size, int) and 1 <= size <= 30):
+        errors["household_size"] = _l("Enter a household size between 1 and 30.")
+    values["household_size"] = size
+    if may_see_sensitive(user):
+        country = (data.get("country_of_birth") or "").strip().upper() or None
+        if country and country not in dict(countries("en")):
+            errors["country_of_birth"] = _l("Choose a country from the list.")
+        values["country_of_birth"] = country
+        values["disability"] = bool(data.get("disability"))
+    values["sector"] = _choice(errors, data, "sector", SECTORS, True, _l("Choose a sector."))
+    values["stage"] = _choice(errors, data, "stage", STAGES, True, _l("Choose a stage."))
+    values["legal_form"] = _choice(errors, data, "legal_form", LEGAL_FORMS, False,
+                                   _l("Choose a legal form from the list."))
+    start = data.get("enterprise_start_date")
+    if start is not None and start > today and values.get("stage") != "project":
+        errors["enterprise_start_date"] = _l("A started enterprise cannot start in the future.")
+    values["enterprise_start_date"] = start
+    _clean_identifiers(data, values, errors)
+    _clean_coach(data, values, errors)
+    return values
+
+
+def _clean_identifiers(data: dict, values: dict, errors: dict) -> None:
+    for name, cleaner, message in (
+            ("enterprise_number", identifiers.clean_enterprise_number,
+             _l("This is not a valid enterprise number (10 digits, e.g. 0403.170.701).")),
+            ("iban", identifiers.clean_iban,
+             _l("This is not a valid IBAN (e.g. BE71 0961 2345 6769)."))):
+        raw = (data.get(name) or "").strip()
+        values[name] = None
+        if raw:
+            try:
+                values[name] = cleaner(raw)
+            except ValueError:
+                errors[name] = message
+    raw = (data.get("national_number") or "").strip()
+    if raw:
+        try:
+            values["national_number"] = identifiers.clean_national_number(raw)
+        except ValueError:
+            errors["national_number"] = _l("This is not a valid national register number "
+                                           "(11 digits, e.g. 85.07.30-033.28).")
+
+
+def _clean_coach(data: dict, values: dict, errors: dict) -> None:
+    coach_id = data.get("coach_id") or None
+    values["coach_id"] = None
+    if coach_id is None:
+        return
+    try:
+        coach = tenancy.get(User, int(coach_id))
+    except (TypeError, ValueError):
+        coach = None
+    if coach is None or not coach.active or coach.role not in (ROLE_COACH, ROLE_OFFICER, ROLE_ADMIN):
+        errors["coach_id"] = _l("Choose a coach of your institution.")
+    else:
+        values["coach_id"] = coach.id
+
+
+def _apply(client: Client, values: dict) -> None:
+    number = values.pop("national_number", None)
+    for name, value in values.items():
+        setattr(client, name, value)
+    if number:
+        client.national_number_hash = identifiers.national_number_hash(number)
+        client.national_number_secret = identifiers.encrypt(number)
+        client.national_number_last = number[-2:]
+    client.sort_key = search_key(f"{client.last_name} {client.first_name}")[:220]
+    client.first_name_key = search_key(client.first_name)[:100]
+    client.enterprise_key = search_key(client.enterprise_name)[:200] or None
+
+
+def _freeze_intake(client: Client) -> None:
+    """The target-group attributes as recorded at intake; later edits never change them."""
+    client.intake_gender = client.gender
+    client.intake_born_abroad = None if not client.country_of_birth else client.country_of_birth != "BE"
+    client.intake_age_group = age_group(client.birth_date, date.today())
+    client.intake_low_educated = (None if not client.education_level
+                                  else client.education_level in LOW_EDUCATION)
+    client.intake_job_seeker = (None if not client.employment_status
+                                else client.employment_status == "job_seeker")
+    client.intake_disability = bool(client.disability)
+
+
+# --- create, edit, duplicates -------------------------------------------------------------------
+
+def find_duplicates(*, national_number: str | None, first_name: str, last_name: str,
+                    birth_date: date | None, exclude_id: int | None = None) -> list[Client]:
+    """Clients of the institution with this national number, or this name and birth date."""
+    conditions = []
+    if national_number:
+        conditions.append(Client.national_number_hash == identifiers.national_number_hash(national_number))
+    if birth_date and first_name and last_name:
+        conditions.append(and_(Client.sort_key == search_key(f"{last_name} {first_name}")[:220],
+                               Client.birth_date == birth_date))
+    if not conditions:
+        return []
+    query = select(Client).where(or_(*conditions)).order_by(Client.id).limit(10)
+    if exclude_id:
+        query = query.where(Client.id != exclude_id)
+    return list(db.session.scalars(query))
+
+
+def check_client(data: dict, *, user) -> dict:
+    """The field errors ``create_client`` would raise for ``data`` (nothing is written)."""
+    errors: dict = {}
+    _clean(data, user, errors)
+    return errors
+
+
+def create_client(data: dict, *, user, confirm_duplicate: bool = False) -> Client:
+    """Create a client from form data; raises ``ValidationFailed`` or ``DuplicateFound``.
+
+    A possible duplicate (same national number, or same name and birth date) is refused
+    unless ``confirm_duplicate`` says the user saw it and wants another record anyway.
+    """
+    errors: dict = {}
+    values = _clean(data, user, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    if not confirm_duplicate:
+        matches = find_duplicates(national_number=values.get("national_number"),
+                                  first_name=values["first_name"], last_name=values["last_name"],
+                                  birth_date=values["birth_date"])
+        if matches:
+            raise DuplicateFound(matches)
+    client = Client(status="active", disability=False)
+    _apply(client, values)
+    _freeze_intake(client)
+    db.session.add(client)
+    db.session.commit()
+    emit(Event("client.created", client.institution_id, {"client_id": client.id}))
+    return client
+
+
+def update_client(client_id: int, data: dict, *, user, version: int) -> Client:
+    """Save an edit made on the form opened at ``version``; ``EditConflict`` if someone saved since.
+
+    The intake snapshot is not touched; fields the user's role may not see are kept.
+    """
+    client = get_client(client_id)
+    if int(version or 0) != client.version:
+        raise EditConflict()
+    errors: dict = {}
+    values = _clean(data, user, errors)
+    status = data.get("status") or client.status
+    if status not in CLIENT_STATUSES:
+        errors["status"] = _l("Choose a status from the list.")
+    if errors:
+        raise ValidationFailed(errors)
+    values["status"] = status
+    if values.get("national_number"):
+        others = find_duplicates(national_number=values["national_number"], first_name="",
+                                 last_name="", birth_date=None, exclude_id=client.id)
+        if others:
+            raise ValidationFailed({"national_number": _l("Another client has this national number.")})
+    _apply(client, values)
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise EditConflict() from None
+    emit(Event("client.updated", client.institution_id, {"client_id": client.id}))
+    return client
+
+
+def get_client(client_id) -> Client:
+    client = tenancy.get(Client, client_id)
+    if client is None:
+        raise NotFound()
+    return client
+
+
+def reveal_national_number(client_id: int, *, user) -> str:
+    """The client's national number in clear, for a role that needs it; the reveal is logged."""
+    client = get_client(client_id)
+    if not may_see_sensitive(user):
+        raise NotFound()
+    if not client.national_number_secret:
+        return ""
+    number = identifiers.decrypt(client.national_number_secret)
+    audit.record("reveal", client, {"field": "national_number"})
+    db.session.commit()
+    return identifiers.format_national_number(number)
+
+
+def coaches() -> list[User]:
+    """Active staff of the institution who can coach, by name."""
+    return list(db.session.scalars(
+        select(User).where(User.active.is_(True), User.role.in_((ROLE_COACH, ROLE_OFFICER, ROLE_ADMIN)))
+        .order_by(User.name)))
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+@dataclass
+class ClientFilters:
+    """What the list is narrowed to. Empty strings mean no filter."""
+
+    stage: str = ""
+    sector: str = ""
+    region: str = ""
+    coach_id: int | None = None
+    status: str = ""
+    q: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, args) -> "ClientFilters":
+        def pick(name, allowed):
+            value = args.get(name) or ""
+            return value if value in allowed else ""
+
+        coach = args.get("coach") or ""
+        return cls(stage=pick("stage", STAGES), sector=pick("sector", SECTORS),
+                   region=pick("region", ("brussels", "wallonia", "flanders")),
+                   coach_id=int(coach) if coach.isdigit() else None,
+                   status=pick("status", CLIENT_STATUSES), q=(args.get("q") or "").strip()[:100])
+
+    def as_args(self) -> dict:
+        args = {"stage": self.stage, "sector": self.sector, "region": self.region,
+                "coach": self.coach_id or "", "status": self.status, "q": self.q}
+        return {k: v for k, v in args.items() if v}
+
+
+def _prefix(column, key: str):
+    """``column`` starts with ``key``: a range the (collation C / SQLite) index can use."""
+    upper = key[:-1] + chr(ord(key[-1]) + 1)
+    return and_(column >= key, column < upper)
+
+
+def _search_condition(q: str):
+    digits = "".join(c for c in q if c.isdigit())
+    key = search_key(q)
+    conditions = []
+    if digits and len(digits) >= 4 and not any(c.isalpha() for c in q):
+        conditions.append(_prefix(Client.enterprise_number, digits))
+        if len(digits) == 11:
+            conditions.append(Client.national_number_hash == identifiers.national_number_hash(digits))
+        if len(digits) == 9:  # an enterprise number typed without its leading 0
+            conditions.append(Client.enterprise_number == "0" + digits)
+    if key:
+        conditions += [_prefix(Client.sort_key, key), _prefix(Client.first_name_key, key),
+                       _prefix(Client.enterprise_key, key)]
+    return or_(*conditions) if conditions else None
+
+
+def _filtered(query, filters: ClientFilters):
+    for column, value in ((Client.stage, filters.stage), (Client.sector, filters.sector),
+                          (Client.region, filters.region), (Client.status, filters.status),
+                          (Client.coach_id, filters.coach_id)):
+        if value:
+            query = query.where(column == value)
+    if filters.q:
+        condition = _search_condition(filters.q)
+        if condition is not None:
+            query = query.where(condition)
+    return query
+
+
+def encode_cursor(client: Client) -> str:
+    return f"{client.id}:{client.sort_key}"
+
+
+def _decode_cursor(cursor: str | None) -> tuple[int, str] | None:
+    if not cursor or ":" not in cursor:
+        return None
+    ident, _sep, key = cursor.partition(":")
+    return (int(ident), key) if ident.isdigit() else None
+
+
+def list_clients(filters: ClientFilters, after: str | None = None,
+                 limit: int | None = None) -> tuple[list[Client], str | None]:
+    """A page of clients in name order and the cursor of the next page (None on the last)."""
+    limit = limit or PAGE_SIZE
+    query = _filtered(select(Client), filters).order_by(Client.sort_key, Client.id).limit(limit + 1)
+    position = _decode_cursor(after)
+    if position:
+        ident, key = position
+        query = query.where(or_(Client.sort_key > key, and_(Client.sort_key == key, Client.id > ident)))
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+# --- consents and notes -----------------------------------------------------------------------
+
+def consents_of(client_id: int) -> list[Consent]:
+    return list(db.session.scalars(select(Consent).where(Consent.client_id == client_id)
+                                   .order_by(Consent.given_on.desc(), Consent.id.desc())))
+
+
+def record_consent(client_id: int, *, kind: str, given_on, method: str, user) -> Consent:
+    """Record a consent the client gave, on a date, in a way (paper, e-mail …)."""
+    client = get_client(client_id)
+    errors = {}
+    if kind not in CONSENT_KINDS:
+        errors["kind"] = _l("Choose a consent from the list.")
+    if method not in CONSENT_METHODS:
+        errors["method"] = _l("Choose how the consent was given.")
+    if not isinstance(given_on, date):
+        errors["given_on"] = _l("Enter the date the consent was given.")
+    elif given_on > date.today():
+        errors["given_on"] = _l("The date cannot be in the future.")
+    if errors:
+        raise ValidationFailed(errors)
+    consent = Consent(client_id=client.id, kind=kind, given_on=given_on, method=method,
+                      recorded_by_id=user.id)
+    db.session.add(consent)
+    db.session.commit()
+    emit(Event("consent.given", client.institution_id, {"client_id": client.id, "kind": kind}))
+    return consent
+
+
+def withdraw_consent(consent_id: int, *, client_id: int) -> Consent:
+    """Withdraw a consent today (it stays on record, marked withdrawn)."""
+    consent = tenancy.get(Consent, consent_id)
+    if consent is None or consent.client_id != client_id:
+        raise NotFound()
+    if consent.withdrawn_on is None:
+        consent.withdrawn_on = date.today()
+        db.session.commit()
+        emit(Event("consent.withdrawn", consent.institution_id,
+                   {"client_id": consent.client_id, "kind": consent.kind}))
+    return consent
+
+
+def add_note(client_id: int, body: str, *, user) -> ClientNote:
+    """Add a note to the client's timeline."""
+    client = get_client(client_id)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed({"body": _l("Write the note first.")})
+    if len(body) > 5000:
+        raise ValidationFailed({"body": _l("Keep a note under 5,000 characters.")})
+    note = ClientNote(client_id=client.id, author_id=user.id, body=body)
+    db.session.add(note)
+    db.session.commit()
+    return note
+
+
+@timeline.source("notes")
+def _note_entries(client) -> list[timeline.TimelineEntry]:
+    notes = db.session.scalars(select(ClientNote).where(ClientNote.client_id == client.id)
+                               .order_by(ClientNote.id.desc()).limit(100))
+    return [timeline.TimelineEntry(at=n.created_at, kind="note", title=_("Note"), body=n.body,
+                                   author=n.author.name if n.author else "") for n in notes]
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = ("id", "last_name", "first_name", "birth_date", "gender", "email", "phone",
+                  "postal_code", "city", "region", "preferred_language", "enterprise_name",
+                  "enterprise_number", "sector", "stage", "status", "coach")
+
+
+def start_export(filters: ClientFilters, fmt: str, *, user) -> ClientExport:
+    """Begin an export of the filtered list (``csv`` or ``xlsx``); ``step_export`` builds it."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValidationFailed({"format": _l("Choose CSV or XLSX.")})
+    total = db.session.scalar(_filtered(select(func.count()).select_from(Client), filters))
+    job = ClientExport(user_id=user.id, format=fmt, filters={**filters.as_args()}, total=total or 0,
+                       done=0, status="running" if total else "done")
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def get_export(export_id: int, *, user) -> ClientExport:
+    job = tenancy.get(ClientExport, export_id)
+    if job is None or job.user_id != user.id:
+        raise NotFound()
+    return job
+
+
+def _csv_text(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def _export_row(client: Client) -> list:
+    return [client.id, client.last_name, client.first_name, client.birth_date.isoformat(),
+            client.gender, client.email or "", client.phone or "", client.postal_code,
+            client.city or "", client.region, client.preferred_language,
+            client.enterprise_name or "", client.enterprise_number or "", client.sector,
+            client.stage, client.status, client.coach.name if client.coach else ""]
+
+
+def step_export(export_id: int, *, user) -> ClientExport:
+    """Write the next chunk of a running export. Safe to call from several workers at once:
+    the export's version column lets only one of them record a given chunk."""
+    job = get_export(export_id, user=user)
+    if job.status != "running":
+        return job
+    filters = ClientFilters.from_mapping(job.filters)
+    query = _filtered(select(Client), filters).order_by(Client.sort_key, Client.id).limit(EXPORT_CHUNK)
+    if job.cursor_id is not None:
+        query = query.where(or_(Client.sort_key > job.cursor_key,
+                                and_(Client.sort_key == job.cursor_key, Client.id > job.cursor_id)))
+    clients = list(db.session.scalars(query))
+    seq = job.done // EXPORT_CHUNK if EXPORT_CHUNK else 0
+    if clients:
+        db.session.add(ClientExportChunk(export_id=job.id, seq=seq,
+                                         rows=_csv_text([_export_row(c) for c in clients])))
+        job.done += len(clients)
+        job.cursor_key, job.cursor_id = clients[-1].sort_key, clients[-1].id
+    if len(clients) < EXPORT_CHUNK:
+        job.status = "done"
+        job.total = job.done
+    try:
+        db.session.commit()
+    except StaleDataError:  # another worker recorded this chunk first
+        db.session.rollback()
+        return get_export(export_id, user=user)
+    return job
+
+
+def export_file(export_id: int, *, user) -> tuple[bytes, str, str]:
+    """(content, mimetype, file name) of a finished export."""
+    job = get_export(export_id, user=user)
+    if job.status != "done":
+        raise ValidationFailed({"": _l("This export is not finished yet.")})
+    chunks = db.session.scalars(select(ClientExportChunk.rows)
+                                .where(ClientExportChunk.export_id == job.id)
+                                .order_by(ClientExportChunk.seq))
+    name = f"clients-{job.created_at:%Y%m%d-%H%M}.{job.format}"
+    if job.format == "csv":
+        body = _csv_text([list(EXPORT_COLUMNS)]) + "".join(chunks)
+        return body.encode("utf-8-sig"), "text/csv", name
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("clients")
+    sheet.append(list(EXPORT_COLUMNS))
+    for chunk in chunks:
+        for row in csv.reader(io.StringIO(chunk)):
+            sheet.append([int(row[0]), *row[1:]])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return buffer.getvalue(), mimetype, name
+
+
+def delete_export(export_id: int, *, user) -> None:
+    job = get_export(export_id, user=user)
+    db.session.execute(delete(ClientExportChunk).where(ClientExportChunk.export_id == job.id))
+    db.session.delete(job)
+    db.session.commit()

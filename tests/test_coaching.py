@@ -1,0 +1,206 @@
+"""Coaching: sessions with actions, phases, closing (by hand and on loan.repaid), the agenda,
+hours, trainings with capacity and attendance, through real HTTP."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.models import AgreedAction, CoachingSession, CoachingTrack, Enrolment
+from core.plugin_api import Event
+from core.plugins import emit
+from core.services import coaching
+from core.tenancy import acting_for
+from tests.clients_data import make_client, make_session, make_training
+from tests.conftest import login, post
+
+
+def count(staff, model) -> int:
+    with acting_for(staff.institution_id):
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def session_form(staff, **overrides) -> dict:
+    data = {"coach_id": str(staff.coach.id), "held_on": date.today().isoformat(),
+            "duration_minutes": "90", "channel": "in_person", "topics": "Financial plan",
+            "notes": "Went through the costs.", "actions-0-description": "Open a business account",
+            "actions-0-due_on": (date.today() + timedelta(days=7)).isoformat()}
+    data.update(overrides)
+    return data
+
+
+def test_coach_adds_a_session_with_actions_and_it_shows_on_the_timeline(as_user, staff_a):
+    created = make_client(staff_a)
+    client = as_user(staff_a.coach)
+    url = f"/coaching/clients/{created.id}/sessions/new"
+    assert re.search(rf'<option selected value="{staff_a.coach.id}">', client.get(url).get_data(as_text=True))
+    response = post(client, url, session_form(staff_a), token_from=url)
+    assert response.status_code == 303
+    page = client.get(f"/clients/{created.id}").get_data(as_text=True)
+    assert "Coaching session, 90 min, in person" in page and "Financial plan" in page
+    assert "Before the loan" in page
+    with acting_for(staff_a.institution_id):
+        action = db.session.scalar(select(AgreedAction))
+        assert action.description == "Open a business account" and action.done is False
+
+
+def test_session_bad_input_is_refused_next_to_fields(as_user, staff_a, staff_b):
+    created = make_client(staff_a)
+    client = as_user(staff_a.coach)
+    url = f"/coaching/clients/{created.id}/sessions/new"
+    response = post(client, url, session_form(staff_a, coach_id=str(staff_b.coach.id), duration_minutes="0",
+                                              topics="", **{"actions-0-due_on": ""}), token_from=url)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="coach_id-error" class="field-error">Choose a coach of your institution.' in body
+    assert 'id="duration_minutes-error" class="field-error">Enter a duration between 1 and 480 minutes.' in body
+    assert 'id="topics-error" class="field-error">Write the topics discussed.' in body
+    assert 'id="actions-0-due_on-error" class="field-error">Give the action a due date.' in body
+    assert 'value="Open a business account"' in body and "Went through the costs." in body
+    assert count(staff_a, CoachingSession) == 0 and count(staff_a, CoachingTrack) == 0
+
+
+def test_phase_change_and_manual_close_with_final_note(as_user, staff_a):
+    created = make_client(staff_a)
+    make_session(staff_a, created)
+    client = as_user(staff_a.officer)
+    page = f"/clients/{created.id}"
+    assert post(client, f"/coaching/clients/{created.id}/phase", {"phase": "start_up"}, token_from=page).status_code == 303
+    assert "<strong>Start-up</strong>" in client.get(page).get_data(as_text=True)
+    refused = post(client, f"/coaching/clients/{created.id}/close", {"final_note": " "}, token_from=page)
+    assert refused.status_code == 422
+    assert "Write a final note to close the coaching." in refused.get_data(as_text=True)
+    closed = post(client, f"/coaching/clients/{created.id}/close", {"final_note": "Bank loan obtained."},
+                  token_from=page)
+    assert closed.status_code == 303
+    body = client.get(page).get_data(as_text=True)
+    assert "Coaching closed" in body and "Bank loan obtained." in body
+    late = post(client, f"/coaching/clients/{created.id}/sessions/new", session_form(staff_a),
+                token_from=page)
+    assert late.status_code == 422 and "The coaching of this client is closed." in late.get_data(as_text=True)
+
+
+def test_loan_repaid_event_closes_the_coaching(app, staff_a, staff_b):
+    mine, theirs = make_client(staff_a), make_client(staff_b)
+    make_session(staff_a, mine)
+    make_session(staff_b, theirs)
+    emit(Event("loan.repaid", staff_a.institution_id, {"client_id": mine.id, "loan_id": 1}))
+    db.session.expire_all()
+    with acting_for(staff_a.institution_id):
+        track = coaching.track_of(mine.id)
+        assert (track.status, track.close_reason) == ("closed", "loan_repaid")
+    with acting_for(staff_b.institution_id):
+        assert coaching.track_of(theirs.id).status == "open"
+    # another institution's id in the event never closes that institution's track
+    emit(Event("loan.repaid", staff_a.institution_id, {"client_id": theirs.id}))
+    db.session.expire_all()
+    with acting_for(staff_b.institution_id):
+        assert coaching.track_of(theirs.id).status == "open"
+
+
+def test_agenda_lists_upcoming_sessions_and_overdue_actions(as_user, staff_a):
+    created = make_client(staff_a, first_name="Agenda", last_name="Client")
+    make_session(staff_a, created, held_on=date.today() + timedelta(days=3), topics="Visit the shop",
+                 actions=[])
+    make_session(staff_a, created, held_on=date.today() - timedelta(days=10), topics="Old",
+                 actions=[coaching.ActionInput("Send the invoice", date.today() - timedelta(days=2)),
+                          coaching.ActionInput("Later thing", date.today() + timedelta(days=2))])
+    client = as_user(staff_a.coach)
+    body = client.get("/coaching/agenda").get_data(as_text=True)
+    upcoming = body[body.index('id="upcoming"'):body.index('id="overdue"')]
+    overdue = body[body.index('id="overdue"'):]
+    assert "Visit the shop" in upcoming and "Old" not in upcoming
+    assert "Send the invoice" in overdue and "Later thing" not in overdue
+    action_id = re.search(r'/coaching/actions/(\d+)/done', overdue).group(1)
+    post(client, f"/coaching/actions/{action_id}/done", {"done": "1"}, token_from="/coaching/agenda")
+    assert "Send the invoice" not in client.get("/coaching/agenda").get_data(as_text=True)
+
+
+def test_hours_per_coach_and_per_client(as_user, staff_a):
+    first, second = make_client(staff_a, first_name="First"), make_client(staff_a, first_name="Second")
+    make_session(staff_a, first, duration_minutes=90)
+    make_session(staff_a, first, duration_minutes=30, coach_id=staff_a.officer.id)
+    make_session(staff_a, second, duration_minutes=45)
+    make_session(staff_a, second, duration_minutes=600 // 10, held_on=date.today() + timedelta(days=5))
+    with acting_for(staff_a.institution_id):
+        per_coach = [(u.name, n, m) for u, n, m in coaching.hours_per_coach()]
+        per_client = [(c.first_name, n, m) for c, n, m in coaching.hours_per_client()]
+        only_coach = [(c.first_name, m) for c, n, m in coaching.hours_per_client(staff_a.coach.id)]
+    assert per_coach == [("Coach Microstart", 2, 135), ("Officer Microstart", 1, 30)]
+    assert per_client == [("First", 2, 120), ("Second", 1, 45)]
+    assert only_coach == [("First", 90), ("Second", 45)]
+    body = as_user(staff_a.officer).get("/coaching/hours").get_data(as_text=True)
+    assert "2:15" in body and "First El Idrissi" in body
+
+
+def test_training_capacity_enrolment_and_attendance(app, staff_a):
+    training = make_training(staff_a, capacity=2)
+    clients = [make_client(staff_a, first_name=f"Trainee{i}") for i in range(3)]
+    web = app.test_client()
+    login(web, staff_a.coach)
+    for c in clients[:2]:
+        response = post(web, f"/coaching/clients/{c.id}/enrol", {"training_id": str(training.id)},
+                        token_from=f"/clients/{c.id}")
+        assert response.status_code == 303
+    again = post(web, f"/coaching/clients/{clients[0].id}/enrol", {"training_id": str(training.id)},
+                 token_from=f"/clients/{clients[0].id}")
+    assert again.status_code == 422 and "This client is already enrolled." in again.get_data(as_text=True)
+    full = post(web, f"/coaching/clients/{clients[2].id}/enrol", {"training_id": str(training.id)},
+                token_from=f"/clients/{clients[2].id}")
+    body = full.get_data(as_text=True)
+    assert full.status_code == 422
+    assert 'id="training_id-error" class="field-error">The training is full (2 places).' in body
+    assert count(staff_a, Enrolment) == 2
+    page = web.get(f"/coaching/trainings/{training.id}").get_data(as_text=True)
+    assert "2 of 2 places taken" in page
+    ids = re.findall(r'name="attended-(\d+)"', page)
+    post(web, f"/coaching/trainings/{training.id}", {f"attended-{ids[0]}": "1", f"attended-{ids[1]}": "0"},
+         token_from="/coaching/trainings")
+    with acting_for(staff_a.institution_id):
+        assert sorted(e.attended for e in db.session.scalars(select(Enrolment))) == [False, True]
+    timeline = web.get(f"/clients/{clients[0].id}/timeline").get_data(as_text=True)
+    assert "Training: Bookkeeping basics" in timeline
+
+
+def test_concurrent_enrolment_cannot_overfill(app, staff_a):
+    """Two enrolments read the same free seat; the version check refuses the second."""
+    from sqlalchemy.orm import Session
+
+    training = make_training(staff_a, capacity=1)
+    first, second = make_client(staff_a, first_name="One"), make_client(staff_a, first_name="Two")
+    with acting_for(staff_a.institution_id):
+        other = Session(db.engine)
+        seen = other.get(type(training), training.id)  # a second worker read the training too
+        assert len(seen.enrolments) == 0
+        coaching.enrol(training.id, first.id)
+        other.add(Enrolment(training_id=training.id, client_id=second.id, institution_id=staff_a.institution_id))
+        from sqlalchemy.orm.attributes import flag_modified
+        from sqlalchemy.orm.exc import StaleDataError
+
+        flag_modified(seen, "capacity")
+        try:
+            other.commit()
+            overfilled = True
+        except StaleDataError:
+            other.rollback()
+            overfilled = False
+        other.close()
+    assert not overfilled and count(staff_a, Enrolment) == 1
+
+
+def test_training_form_errors(as_user, staff_a):
+    client = as_user(staff_a.officer)
+    response = post(client, "/coaching/trainings", {"title": "", "place": "Gent", "starts_on": "2030-05-02",
+                                                    "ends_on": "2030-05-01", "capacity": "0"},
+                    token_from="/coaching/trainings")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Give the training a title." in body and "The last day cannot be before the first." in body
+    assert "Enter a capacity between 1 and 500." in body and 'value="Gent"' in body
+    ok = post(client, "/coaching/trainings", {"title": "Marketing", "place": "Gent", "starts_on": "2030-05-02",
+                                              "ends_on": "2030-05-02", "capacity": "12"},
+              token_from="/coaching/trainings")
+    assert ok.status_code == 303
+    assert "Marketing" in client.get("/coaching/trainings").get_data(as_text=True)
