@@ -21,6 +21,7 @@ Rules (see docs/lending.md):
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -135,6 +136,11 @@ def payment(id: Hashable, paid_on: date, amount, prepay_principal: bool = False)
 def check_entry(schedule: Schedule, ledger: Sequence[Entry], entry: Entry) -> None:
     """Raise ``ValidationFailed`` when ``entry`` may not be appended to ``ledger``."""
     by_id = {e.id: e for e in ledger}
+    reversed_ids = {e.reverses for e in ledger if isinstance(e, Reversal)}
+    _check(schedule, by_id, reversed_ids, entry)
+
+
+def _check(schedule: Schedule, by_id: dict, reversed_ids: set, entry: Entry) -> None:
     if entry.id in by_id:
         raise ValueError(f"ledger entry {entry.id!r} already exists")
     if isinstance(entry, Payment):
@@ -148,7 +154,7 @@ def check_entry(schedule: Schedule, ledger: Sequence[Entry], entry: Entry) -> No
         raise ValidationFailed({"": _l("A reversal cannot be reversed: record the payment again.")})
     if target is None:
         raise ValidationFailed({"": _l("There is no such payment to reverse.")})
-    if any(isinstance(e, Reversal) and e.reverses == entry.reverses for e in ledger):
+    if entry.reverses in reversed_ids:
         raise ValidationFailed({"": _l("This payment has already been reversed.")})
     if entry.entered_on < target.paid_on:
         raise ValidationFailed({"entered_on": _l("A reversal cannot be dated before its payment.")})
@@ -162,10 +168,13 @@ def append(schedule: Schedule, ledger: Sequence[Entry], entry: Entry) -> tuple[E
 
 def ledger_state(schedule: Schedule, ledger: Sequence[Entry], as_of: date | None = None) -> LedgerState:
     """Replay ``ledger`` (entries dated on or before ``as_of``, all if None) onto ``schedule``."""
-    checked: list[Entry] = []
+    by_id: dict = {}
+    reversed_ids: set = set()
     for entry in ledger:
-        check_entry(schedule, checked, entry)
-        checked.append(entry)
+        _check(schedule, by_id, reversed_ids, entry)
+        by_id[entry.id] = entry
+        if isinstance(entry, Reversal):
+            reversed_ids.add(entry.reverses)
     visible = [e for e in ledger if as_of is None or _date(e) <= as_of]
     reversed_ids = {e.reverses for e in visible if isinstance(e, Reversal)}
     payments = sorted((e for e in visible if isinstance(e, Payment) and e.id not in reversed_ids),
@@ -183,8 +192,10 @@ class _Book:
         self.instalments = schedule.instalments
         self.paid = [dict.fromkeys(ORDER, ZERO) for _ in self.instalments]
         self.waived = [dict.fromkeys(ORDER, ZERO) for _ in self.instalments]
+        self.due_dates = [inst.due_on for inst in self.instalments]
         self.allocations: list[Allocation] = []
         self.credit = ZERO
+        self.first_open = 0  # every instalment before it is settled
 
     def left(self, index: int, component: Component) -> Decimal:
         due = getattr(self.instalments[index], component.value)
@@ -199,19 +210,28 @@ class _Book:
 
     def allocate(self, item: Payment) -> None:
         remaining = item.amount
-        due_now = [i for i, inst in enumerate(self.instalments) if inst.due_on <= item.paid_on]
-        ahead = [i for i in range(len(self.instalments)) if i not in set(due_now)]
-        for index in due_now:
-            for component in ORDER:
-                remaining = self.take(item, index, component, remaining)
+        cut = bisect_right(self.due_dates, item.paid_on)  # instalments due on or before the payment
+        remaining = self.sweep(item, range(self.first_open, cut), remaining)
         if item.prepay_principal:
-            remaining = self.prepay(item, ahead, remaining)
-        for index in ahead:
+            remaining = self.prepay(item, range(cut, len(self.instalments)), remaining)
+        remaining = self.sweep(item, range(max(cut, self.first_open), len(self.instalments)), remaining)
+        self.credit += remaining
+        while self.first_open < len(self.instalments) and self.settled(self.first_open):
+            self.first_open += 1
+
+    def settled(self, index: int) -> bool:
+        return all(self.left(index, component) == 0 for component in ORDER)
+
+    def sweep(self, item: Payment, indexes: range, remaining: Decimal) -> Decimal:
+        """Instalment after instalment, fees, then interest, then principal."""
+        for index in indexes:
+            if remaining <= 0:
+                break
             for component in ORDER:
                 remaining = self.take(item, index, component, remaining)
-        self.credit += remaining
+        return remaining
 
-    def prepay(self, item: Payment, ahead: list[int], remaining: Decimal) -> Decimal:
+    def prepay(self, item: Payment, ahead: range, remaining: Decimal) -> Decimal:
         """Principal of future instalments, last first; waive the rest of those fully prepaid."""
         for index in reversed(ahead):
             if remaining <= 0:
