@@ -12,7 +12,7 @@ import csv
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Collection, TextIO
+from typing import Callable, Collection, Mapping, TextIO
 
 from babel import Locale
 from flask_babel import lazy_gettext as _l
@@ -99,18 +99,21 @@ class PortfolioFile:
 
 
 def read_portfolio(stream: TextIO, product_codes: Collection[str], today: date,
-                   progress: Callable[[int], None] | None = None) -> PortfolioFile:
+                   progress: Callable[[int], None] | None = None,
+                   loan_rules: Callable[[LoanRow], Mapping[str, str]] | None = None) -> PortfolioFile:
     """Read and check a portfolio CSV for an institution offering ``product_codes``.
 
     ``today`` bounds the dates (no disbursement in the future); ``progress`` is called with the
-    number of rows read every 500 rows (for a progress bar).
+    number of rows read every 500 rows (for a progress bar). ``loan_rules``, when given, is called
+    with each otherwise valid row and answers ``{column: message}`` for the product's own rules
+    (amount and term ranges, honour-loan cap...); an empty mapping means the row is fine.
     """
     reader = csv.DictReader(stream)
     header_errors = _check_header(reader.fieldnames)
     if header_errors:
         return PortfolioFile((), tuple(header_errors), 0)
     reader.fieldnames = [name.strip().lstrip("\ufeff") for name in reader.fieldnames]
-    checker = _RowChecker(set(product_codes), today)
+    checker = _RowChecker(set(product_codes), today, loan_rules)
     rows, errors, count = [], [], 0
     for raw in reader:
         count += 1
@@ -142,8 +145,8 @@ def _check_header(fieldnames) -> list[RowError]:
 class _RowChecker:
     """Checks one row at a time; remembers loan references to refuse duplicates."""
 
-    def __init__(self, product_codes: set[str], today: date):
-        self.products, self.today = product_codes, today
+    def __init__(self, product_codes: set[str], today: date, rules):
+        self.products, self.today, self.rules = product_codes, today, rules
         self.loan_refs: dict[str, int] = {}
 
     def check(self, line: int, raw: dict) -> tuple[LoanRow | None, list[RowError]]:
@@ -195,7 +198,11 @@ class _RowChecker:
         values["enterprise_number"] = values["enterprise_number"] or None
         person = PersonData(**{c: values[c] for c in PERSON_COLUMNS})
         loan = {k: v for k, v in values.items() if k not in PERSON_COLUMNS}
-        return LoanRow(line=line, person=person, **loan), []
+        row = LoanRow(line=line, person=person, **loan)
+        broken = self.rules(row) if self.rules else {}
+        if broken:
+            return None, [RowError(line, column, str(message)) for column, message in broken.items()]
+        return row, []
 
     def _check_cross_fields(self, values: dict, errors: dict) -> None:
         born, disbursed = values["birth_date"], values["disbursed_on"]

@@ -45,7 +45,6 @@ class Frequency(IntEnum):
     """Instalments per year."""
 
     MONTHLY = 12
-    BIMONTHLY = 6
     QUARTERLY = 4
     SEMIANNUAL = 2
     ANNUAL = 1
@@ -149,7 +148,8 @@ def loan_terms(principal, annual_rate, term_months: int, disbursed_on: date, *,
     """Checked :class:`LoanTerms`; raises ``ValidationFailed`` naming the field at fault.
 
     ``principal`` and fees are rounded to the cent (floats are refused); ``annual_rate`` is a
-    fraction between 0 and 1.
+    fraction between 0 and 1. Grace months need a kind of grace (``Grace.PRINCIPAL`` or
+    ``Grace.FULL``); a kind without months is no grace.
     """
     principal, rate = to_money(principal), _decimal(annual_rate)
     errors: dict[str, str] = {}
@@ -161,6 +161,8 @@ def loan_terms(principal, annual_rate, term_months: int, disbursed_on: date, *,
         errors["term_months"] = _l("The term must be a whole number of repayment periods.")
     if grace_months < 0 or grace_months % Frequency(frequency).months:
         errors["grace_months"] = _l("The grace period must be a whole number of repayment periods.")
+    if grace_months and Grace(grace) == Grace.NONE:
+        errors["grace"] = _l("Choose what the grace period defers: the principal or everything.")
     fee, upfront = to_money(fee_per_instalment), to_money(upfront_fee)
     if fee < 0 or upfront < 0:
         errors["fees"] = _l("Fees cannot be negative.")

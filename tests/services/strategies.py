@@ -18,10 +18,11 @@ def loan_terms_(draw):
     frequency = draw(st.sampled_from([Frequency.MONTHLY, Frequency.MONTHLY, Frequency.QUARTERLY]))
     step = frequency.months
     term = draw(st.integers(min_value=1, max_value=84 // step)) * step
-    grace_months = draw(st.integers(min_value=0, max_value=12 // step)) * step
+    grace = draw(st.sampled_from(list(Grace)))
+    grace_months = 0 if grace == Grace.NONE else draw(st.integers(min_value=0, max_value=12 // step)) * step
     return loan_terms(draw(principals), draw(rates), term, draw(dates),
                       method=draw(st.sampled_from(list(Method))), frequency=frequency,
-                      grace_months=grace_months, grace=draw(st.sampled_from(list(Grace))),
+                      grace_months=grace_months, grace=grace,
                       fee_per_instalment=draw(st.sampled_from(["0", "0", "2.50"])),
                       upfront_fee=draw(st.sampled_from(["0", "50", "125.75"])))
 

@@ -114,3 +114,32 @@ def test_the_bench_generator_writes_a_valid_file_and_progress_is_reported(tmp_pa
     assert result.ok and result.rows == 1200 and seen == [500, 1000, 1200]
     assert sum(len(c.loans) for c in result.clients) == 1200
     assert len(result.clients) < 1200  # some clients have several loans
+
+
+def test_the_products_own_rules_are_applied_to_valid_rows():
+    def rules(loan):
+        problems = {}
+        if loan.principal > 15000 and loan.product == "jump":
+            problems["principal"] = "Jump lends at most 15,000 EUR."
+        if loan.honour_loan > loan.principal / 3:
+            problems["honour_loan"] = "At most a third of the microloan."
+        return problems
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows([row(), row(loan_ref="L2", principal="20000", honour_loan="7000"), row(loan_ref="L3", gender="?")])
+    result = read_portfolio(io.StringIO(text.getvalue()), PRODUCTS, TODAY, loan_rules=rules)
+    assert [(e.line, e.column, e.message) for e in result.errors] == [
+        (3, "principal", "Jump lends at most 15,000 EUR."), (3, "honour_loan", "At most a third of the microloan."),
+        (4, "gender", "Enter F, M or X.")]
+
+
+def test_errors_are_in_the_users_language(app):
+    from flask_babel import force_locale
+
+    with force_locale("fr"):
+        french = read(row(gender="?")).errors[0].message
+    with force_locale("nl"):
+        dutch = read(row(gender="?")).errors[0].message
+    assert (french, dutch) == ("Indiquez F, M ou X.", "Vul F, M of X in.")

@@ -106,6 +106,7 @@ def test_reschedule_repays_the_outstanding_from_the_date():
     ({"term_months": 0}, "term_months"),
     ({"term_months": 7, "frequency": Frequency.QUARTERLY}, "term_months"),
     ({"grace_months": -1}, "grace_months"),
+    ({"grace_months": 3}, "grace"),  # months without saying what they defer
     ({"upfront_fee": "-1"}, "fees"),
 ])
 def test_bad_terms_are_refused_naming_the_field(kwargs, field):
