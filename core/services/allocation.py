@@ -144,6 +144,8 @@ def _check(schedule: Schedule, by_id: dict, reversed_ids: set, entry: Entry) -> 
     if entry.id in by_id:
         raise ValueError(f"ledger entry {entry.id!r} already exists")
     if isinstance(entry, Payment):
+        if not isinstance(entry.amount, Decimal):
+            raise TypeError("a payment's amount must be a Decimal (build it with payment())")
         if entry.amount <= 0:
             raise ValidationFailed({"amount": _l("Enter an amount greater than zero.")})
         if entry.paid_on < schedule.terms.disbursed_on:

@@ -94,7 +94,7 @@ class Matches:
 def read_statement(stream: TextIO) -> Statement:
     """Parse a bank-statement CSV; every bad line is reported, good lines are kept."""
     reader = csv.DictReader(stream)
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    header = [name.strip().lstrip("\ufeff").lower() for name in reader.fieldnames or []]
     missing = [c for c in STATEMENT_COLUMNS if c not in header]
     if missing:
         return Statement((), tuple(LineError(1, c, str(_l("This column is missing."))) for c in missing))

@@ -94,6 +94,8 @@ def test_bad_payments_are_refused(schedule):
     with pytest.raises(ValidationFailed):
         payment(1, date(2026, 2, 1), 12.5)  # a float is not money
     assert payment(1, date(2026, 2, 1), "12.345").amount == D("12.35")
+    with pytest.raises(TypeError):
+        append(schedule, (), Payment(1, date(2026, 2, 1), 12.5))
 
 
 amounts = st.integers(min_value=1, max_value=3_000_000).map(lambda cents: D(cents) / 100)

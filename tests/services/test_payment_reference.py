@@ -51,7 +51,7 @@ STATEMENT = """date,amount,reference,counterparty
 
 
 def test_statement_lines_are_read_with_an_error_per_bad_cell():
-    statement = read_statement(io.StringIO(STATEMENT))
+    statement = read_statement(io.StringIO("\ufeff" + STATEMENT))  # a byte-order mark is fine
     assert [(l.line, l.booked_on, l.amount, l.reference) for l in statement.lines] == [
         (2, date(2026, 2, 1), D("198.01"), "+++000/0012/34526+++"),
         (3, date(2026, 2, 3), D("1234.50"), "+++000/0000/00101+++"),
