@@ -4,11 +4,12 @@ from decimal import Decimal as D
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.services.pricing import (CashFlow, annual_percentage_rate, apr_percent, cash_flows, cost_of_borrowing,
                                    years_between)
 from core.services.schedules import Method, build_schedule, honour_loan_schedule, loan_terms
-from tests.services.strategies import loan_terms_
+from tests.services.strategies import dates, loan_terms_, principals, rates
 
 
 def flows(*pairs):
@@ -85,3 +86,11 @@ def test_apr_is_at_least_the_nominal_rate_and_zero_without_cost(terms):
         assert apr == 0
     else:
         assert apr > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(principals, rates, st.integers(min_value=1, max_value=84), dates)
+def test_a_monthly_annuity_without_fees_costs_its_compounded_nominal_rate(principal, rate, term, start):
+    schedule = build_schedule(loan_terms(principal, rate, term, start))
+    expected = (1 + rate / 12) ** 12 - 1
+    assert abs(annual_percentage_rate(cash_flows(schedule)) - expected) < D("0.001")  # cents rounding only

@@ -4,6 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.services.errors import ValidationFailed
 from core.services.schedules import (Frequency, Grace, Method, add_months, annuity_payment, build_schedule,
@@ -170,3 +171,15 @@ def test_annuity_instalments_are_equal_but_the_last(schedule):
 def test_interest_is_zero_exactly_when_the_rate_is(schedule):
     if schedule.terms.annual_rate == 0:
         assert schedule.total_interest == 0
+
+
+@FAST
+@given(schedules, st.integers(min_value=1, max_value=100), st.integers(min_value=1, max_value=28), st.data())
+def test_a_rescheduled_balance_is_repaid_exactly(schedule, percent, periods, data):
+    term = periods * schedule.terms.frequency.months
+    outstanding = (schedule.principal * percent / 100).quantize(D("0.01"))
+    on = data.draw(st.dates(min_value=schedule.terms.disbursed_on, max_value=schedule.last_due_on))
+    new = reschedule(schedule, outstanding, on, term, method=data.draw(st.sampled_from(list(Method))))
+    assert new.total_principal == outstanding and new.instalments[-1].balance_after == 0
+    assert all(min(i.principal, i.interest, i.fee) >= 0 for i in new.instalments)
+    assert new.instalments[0].due_on > on
