@@ -19,7 +19,7 @@ Conventions:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
 from enum import IntEnum, StrEnum
