@@ -28,6 +28,7 @@ __all__ = [
     "Institution",
     "LANGUAGES",
     "LoanProduct",
+    "Localized",
     "MenuItem",
     "Office",
     "PURPOSES",
@@ -51,6 +52,27 @@ __all__ = [
 def texts(en: str, nl: str, fr: str) -> dict[str, str]:
     """A plugin's own text in the three languages: ``{"en": …, "nl": …, "fr": …}``."""
     return {"en": en, "nl": nl, "fr": fr}
+
+
+class Localized:
+    """A plugin's text that shows in the language of the current page (a menu label, say).
+
+    Plugins keep their own texts (``texts(en, nl, fr)``) rather than core's message catalogue.
+    """
+
+    def __init__(self, by_language: Mapping[str, str]):
+        self.by_language = dict(by_language)
+
+    def __str__(self) -> str:
+        from flask_babel import get_locale
+
+        language = str(get_locale() or "en")
+        return self.by_language.get(language) or self.by_language.get("en", "")
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        return str(escape(str(self)))
 
 
 @dataclass(frozen=True)
@@ -96,7 +118,7 @@ class Reason:
     translatable ``message`` for people, and the ``field`` it concerns (when there is one)."""
 
     code: str
-    message: Any
+    message: Any = field(compare=False)  # a lazy text: two reasons are equal by code and field
     field: str = ""
 
 

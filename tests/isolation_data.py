@@ -21,3 +21,12 @@ def an_invitation_token(staff):
 @marker
 def staff_identity(staff):
     return [staff.coach.email, staff.admin.email, staff.officer.email]
+
+
+@marker
+def declared_settings(staff):
+    # The settings page lists the institution's own plugin's settings, never another's.
+    from core.plugins import state
+
+    profile = state().institution(staff.slug)
+    return [setting.label("en") for setting in profile.settings()]
