@@ -136,6 +136,29 @@ def plugins(ctx):
             click.echo(f"    migration branch: {info.migrations}")
 
 
+@plugins.command("check")
+@click.argument("names", nargs=-1)
+def plugins_check(names):
+    """Run the plugin contract on installed plugins NAMES (default: every enabled one)."""
+    from core.plugins import BUILTIN_PREFIX, state
+    from core.testing.plugin_contract import contract_problems
+
+    names = names or [n for n, info in sorted(state().infos.items())
+                      if info.enabled and not n.startswith(BUILTIN_PREFIX) and info.version != "extra"]
+    failed = False
+    for name in names:
+        try:
+            problems = contract_problems(name)
+        except LookupError as exc:
+            problems = [str(exc)]
+        failed = failed or bool(problems)
+        click.echo(f"{name}: " + ("passes the contract" if not problems else "FAILS"))
+        for problem in problems:
+            click.echo(f"    {problem}")
+    if failed:
+        raise SystemExit(1)
+
+
 @plugins.command("new")
 @click.argument("slug")
 @click.option("--path", "parent", default=".", show_default=True, type=click.Path(file_okay=False),

@@ -148,6 +148,8 @@ class ReferralFacts:
             raise ValueError(f"sector {self.sector!r} is not one of {', '.join(SECTORS)}")
         if self.purpose is not None and self.purpose not in PURPOSES:
             raise ValueError(f"purpose {self.purpose!r} is not one of {', '.join(PURPOSES)}")
+        if self.language is not None and self.language not in (*LANGUAGES, "de"):
+            raise ValueError(f"language {self.language!r} is not one of nl, fr, en, de")
 
     @property
     def region(self) -> Region | None:
@@ -507,6 +509,10 @@ class ClientField(_Typed):
         return self._problems("client field")
 
 
+def _duplicates(kind: str, keys: list[str]) -> list[str]:
+    return [f"{kind} {key!r} is declared twice" for key in sorted(set(keys)) if keys.count(key) > 1]
+
+
 class Institution:
     """An institution's profile and behaviour: the strategy object core calls for its tenant.
 
@@ -557,24 +563,28 @@ class Institution:
         return found + self._declaration_problems()
 
     def _declaration_problems(self) -> list[str]:
+        try:
+            declared = (("setting", Setting, list(self.settings())),
+                        ("client field", ClientField, list(self.client_fields())))
+        except Exception as exc:  # a plugin bug, reported with its name by core
+            return [f"settings() or client_fields() failed: {type(exc).__name__}: {exc}"]
         found = []
-        for kind, items, attr in (("setting", self.settings(), "key"),
-                                  ("client field", self.client_fields(), "key")):
-            keys = [getattr(item, attr) for item in items]
-            found += [f"{kind} {key!r} is declared twice" for key in sorted(set(keys)) if keys.count(key) > 1]
-            for item in items:
-                found += item.problems()
+        for kind, expected, items in declared:
+            if not all(isinstance(item, expected) for item in items):
+                found.append(f"{kind}s must be {expected.__name__} objects")
+                continue
+            found += _duplicates(kind, [item.key for item in items])
+            found += [problem for item in items for problem in item.problems()]
         if found:
             return found  # products read the settings: check those first
         try:
-            products = self.products(self.default_settings())
+            products = list(self.products(self.default_settings()))
         except Exception as exc:  # a plugin bug, reported with its name by core
             return [f"products() failed with the default settings: {type(exc).__name__}: {exc}"]
-        codes = [product.code for product in products]
-        found += [f"product {code!r} is declared twice" for code in sorted(set(codes)) if codes.count(code) > 1]
-        for product in products:
-            found += product.problems()
-        return found
+        if not all(isinstance(product, LoanProduct) for product in products):
+            return ["products() must return LoanProduct objects"]
+        found += _duplicates("product", [product.code for product in products])
+        return found + [problem for product in products for problem in product.problems()]
 
     # --- declarations: override these -----------------------------------------------------
 

@@ -202,3 +202,19 @@ def test_products_failing_with_defaults_are_reported():
 
     with pytest.raises(PluginError, match="fixture.*products\\(\\) failed.*KeyError"):
         _start_with(Bad())
+
+
+def test_declarations_that_crash_or_have_the_wrong_type_refuse_to_start():
+    class Crashing(_Base):
+        def settings(self):
+            raise KeyError("rate")
+
+    with pytest.raises(PluginError, match="fixture.*settings\\(\\) or client_fields\\(\\) failed: KeyError"):
+        _start_with(Crashing())
+
+    class NotProducts(_Base):
+        def products(self, settings):
+            return [{"code": "loan"}]
+
+    with pytest.raises(PluginError, match="fixture.*products\\(\\) must return LoanProduct objects"):
+        _start_with(NotProducts())

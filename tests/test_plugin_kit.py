@@ -41,3 +41,12 @@ def test_plugins_new_refuses_bad_or_taken_slugs(runner, tmp_path):
     exists = runner.invoke(main, ["plugins", "new", "fresh", "--path", str(tmp_path)])
     assert exists.exit_code == 1 and "already exists" in exists.output
     assert list((tmp_path / "microfin-fresh").iterdir()) == []
+
+
+def test_plugins_check_runs_the_contract_on_installed_plugins(runner):
+    result = runner.invoke(main, ["plugins", "check"])
+    assert result.exit_code == 0, result.output
+    for name in ("microstart", "credal", "hefboom", "brusoc"):
+        assert f"{name}: passes the contract" in result.output
+    missing = runner.invoke(main, ["plugins", "check", "nosuch"])
+    assert missing.exit_code == 1 and "no installed plugin 'nosuch'" in missing.output

@@ -6,3 +6,9 @@ from core.testing.plugin_contract import PluginContract
 class TestContract(PluginContract):
     plugin_name = "example"
     plugin_module = microfin_example
+
+
+class TestInstalledContract(PluginContract):
+    """The same contract, with the plugin found through its installed entry point (pip install)."""
+
+    plugin_name = "example"
