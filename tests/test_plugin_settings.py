@@ -147,3 +147,17 @@ def test_client_fields_are_stored_by_client_id_and_filter(app):
         assert entry.changes["value"] == "(secret)"
     with acting_for(by_slug("microstart").id):
         assert client_fields.declared() == [] and client_fields.values_of(41) == {}
+
+
+def test_client_field_form_renders_crédal_programme_in_french(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from core.services.institutions import by_slug
+    from core.web.typed_forms import form_for
+
+    with app.test_request_context(), acting_for(by_slug("credal").id), force_locale("fr"):
+        form = form_for(client_fields.declared(), {"affaires_de_femmes": True})
+        html = render_template_string('{% from "_macros.html" import field %}{{ field(form.affaires_de_femmes) }}',
+                                      form=form)
+    assert "Programme « Affaires de femmes »" in html and 'type="checkbox"' in html and "checked" in html
