@@ -1,7 +1,9 @@
 """The only module institution plugins import from core.
 
 Everything here is a stable, documented surface (see docs/plugins.md): the ``hookimpl`` marker,
-the ``Institution`` base class plugins subclass, and the small value types hooks return.
+the ``Institution`` base class plugins subclass, the value types an institution declares
+(``LoanProduct``, ``Setting``, ``ClientField``) or answers (``Eligibility`` for ``ReferralFacts``,
+``Reason``), and the small value types hooks return. Core validates every declaration at startup.
 Anything not re-exported here is core's internal business and may change without notice.
 """
 from __future__ import annotations
@@ -69,10 +71,10 @@ class Localized:
         language = str(get_locale() or "en")
         return self.by_language.get(language) or self.by_language.get("en", "")
 
-    def __html__(self) -> str:
+    def __html__(self):
         from markupsafe import escape
 
-        return str(escape(str(self)))
+        return escape(str(self))
 
 
 @dataclass(frozen=True)

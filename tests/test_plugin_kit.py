@@ -50,3 +50,17 @@ def test_plugins_check_runs_the_contract_on_installed_plugins(runner):
         assert f"{name}: passes the contract" in result.output
     missing = runner.invoke(main, ["plugins", "check", "nosuch"])
     assert missing.exit_code == 1 and "no installed plugin 'nosuch'" in missing.output
+
+
+def test_localized_text_follows_the_page_language(app):
+    from flask_babel import force_locale
+    from markupsafe import Markup
+
+    from core.plugin_api import Localized, texts
+
+    label = Localized(texts("About <us>", "Over ons", "À propos"))
+    with app.test_request_context():
+        with force_locale("fr"):
+            assert str(label) == "À propos"
+        with force_locale("en"):
+            assert Markup("{}").format(label) == "About &lt;us&gt;"

@@ -193,6 +193,7 @@ def check_app_starts(name: str, module: ModuleType) -> list[str]:
     from core import create_app
     from core.plugins import PluginError
 
+    # "-" names no installed plugin: only core and the plugin under test are loaded.
     config = {"TESTING": True, "SECRET_KEY": "contract", "SQLALCHEMY_DATABASE_URI": "sqlite://",
               "MICROFIN_PLUGINS": ["-"], "MICROFIN_EXTRA_PLUGINS": [(name, module)]}
     try:
