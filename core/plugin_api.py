@@ -29,6 +29,7 @@ __all__ = [
     "Event",
     "Institution",
     "LANGUAGES",
+    "LoanField",
     "LoanProduct",
     "Localized",
     "MenuItem",
@@ -511,6 +512,14 @@ class ClientField(_Typed):
         return self._problems("client field")
 
 
+@dataclass(frozen=True)
+class LoanField(ClientField):
+    """An extra field an institution records on its loans (core stores it by loan id)."""
+
+    def problems(self) -> list[str]:
+        return self._problems("loan field")
+
+
 def _duplicates(kind: str, keys: list[str]) -> list[str]:
     return [f"{kind} {key!r} is declared twice" for key in sorted(set(keys)) if keys.count(key) > 1]
 
@@ -567,9 +576,10 @@ class Institution:
     def _declaration_problems(self) -> list[str]:
         try:
             declared = (("setting", Setting, list(self.settings())),
-                        ("client field", ClientField, list(self.client_fields())))
+                        ("client field", ClientField, list(self.client_fields())),
+                        ("loan field", LoanField, list(self.loan_fields())))
         except Exception as exc:  # a plugin bug, reported with its name by core
-            return [f"settings() or client_fields() failed: {type(exc).__name__}: {exc}"]
+            return [f"settings(), client_fields() or loan_fields() failed: {type(exc).__name__}: {exc}"]
         found = []
         for kind, expected, items in declared:
             if not all(isinstance(item, expected) for item in items):
@@ -600,6 +610,10 @@ class Institution:
 
     def client_fields(self) -> list[ClientField]:
         """Extra fields recorded on this institution's clients (default: none)."""
+        return []
+
+    def loan_fields(self) -> list[LoanField]:
+        """Extra fields recorded on this institution's loans (default: none)."""
         return []
 
     def products(self, settings: Mapping[str, Any]) -> list[LoanProduct]:

@@ -209,7 +209,7 @@ def test_declarations_that_crash_or_have_the_wrong_type_refuse_to_start():
         def settings(self):
             raise KeyError("rate")
 
-    with pytest.raises(PluginError, match="fixture.*settings\\(\\) or client_fields\\(\\) failed: KeyError"):
+    with pytest.raises(PluginError, match="fixture.*client_fields\\(\\) or loan_fields\\(\\) failed: KeyError"):
         _start_with(Crashing())
 
     class NotProducts(_Base):

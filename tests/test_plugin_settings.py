@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.models import AuditEntry, ClientFieldValue, PluginSetting
-from core.services import client_fields, plugin_settings
+from core.models import AuditEntry, ClientFieldValue, LoanFieldValue, PluginSetting
+from core.services import plugin_settings
+from core.services.plugin_fields import client_fields, loan_fields
 from core.services.errors import ValidationFailed
 from core.tenancy import acting_for, all_institutions
 from tests.conftest import post
@@ -138,7 +139,7 @@ def test_client_fields_are_stored_by_client_id_and_filter(app):
         client_fields.save(41, {"affaires_de_femmes": "y"})
         client_fields.save(42, {"affaires_de_femmes": ""})
         assert client_fields.values_of(41) == {"affaires_de_femmes": True}
-        assert client_fields.clients_where("affaires_de_femmes", True) == [41]
+        assert client_fields.ids_where("affaires_de_femmes", True) == [41]
         with pytest.raises(ValidationFailed) as failed:
             client_fields.save(43, {"affaires_de_femmes": "maybe"})
         assert failed.value.errors == {"affaires_de_femmes": "Answer yes or no."}
@@ -161,3 +162,40 @@ def test_client_field_form_renders_crédal_programme_in_french(app):
         html = render_template_string('{% from "_macros.html" import field %}{{ field(form.affaires_de_femmes) }}',
                                       form=form)
     assert "Programme « Affaires de femmes »" in html and 'type="checkbox"' in html and "checked" in html
+
+
+def test_loan_fields_are_declared_validated_and_stored_by_loan_id(app, staff_a):
+    from core.plugin_api import LoanField, texts
+    from core.plugins import state
+    from plugins.microstart.institution import MicroStart
+
+    class WithLoanFields(MicroStart):
+        def loan_fields(self):
+            return [LoanField("funding_line", "choice", texts("Funding line", "Financieringslijn", "Ligne de financement"),
+                              choices=("eif", "own"), required=True)]
+
+    state(app).institutions["microstart"] = WithLoanFields()
+    assert WithLoanFields().problems() == []
+    with app.test_request_context(), acting_for(staff_a.institution_id):
+        with pytest.raises(ValidationFailed) as failed:
+            loan_fields.save(7, {"funding_line": ""})
+        assert failed.value.errors == {"funding_line": "This field is required."}
+        with pytest.raises(ValidationFailed):
+            loan_fields.save(7, {"funding_line": "bank"})
+        assert db.session.scalar(select(func.count()).select_from(LoanFieldValue)) == 0
+        loan_fields.save(7, {"funding_line": "eif"})
+        loan_fields.save(7, {"funding_line": "own"})
+        assert loan_fields.values_of(7) == {"funding_line": "own"}
+        assert loan_fields.ids_where("funding_line", "own") == [7]
+        assert db.session.scalar(select(func.count()).select_from(LoanFieldValue)) == 1
+
+
+def test_a_bad_loan_field_declaration_is_named():
+    from core.plugin_api import LoanField, texts
+    from plugins.brusoc.institution import Brusoc
+
+    class Bad(Brusoc):
+        def loan_fields(self):
+            return [LoanField("purpose", "colour", texts("P", "P", "P"))]
+
+    assert Bad().problems() == ["loan field purpose: type 'colour' is not one of int, decimal, bool, str, choice"]

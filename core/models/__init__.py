@@ -13,5 +13,5 @@ from core.models.accounts import (  # noqa: F401
     User,
 )
 from core.models.audit import AuditEntry, Audited  # noqa: F401
-from core.models.client_fields import ClientFieldValue  # noqa: F401
+from core.models.plugin_fields import ClientFieldValue, LoanFieldValue  # noqa: F401
 from core.models.plugin_settings import PluginSetting  # noqa: F401

@@ -1,8 +1,8 @@
-"""plugin settings and client field values
+"""plugin settings, client and loan field values
 
 Revision ID: 0004_plugin_settings
 Revises: 0001_foundation
-Create Date: 2026-11-25 17:39:14.274276
+Create Date: 2026-11-25 17:53:07.656427
 
 """
 from alembic import op
@@ -34,6 +34,20 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_client_field_values_client_id'), ['client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_client_field_values_institution_id'), ['institution_id'], unique=False)
 
+    op.create_table('loan_field_values',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=80), nullable=False),
+    sa.Column('value', sa.JSON(), nullable=False),
+    sa.Column('institution_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['institution_id'], ['institutions.id'], name=op.f('fk_loan_field_values_institution_id_institutions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_field_values')),
+    sa.UniqueConstraint('institution_id', 'loan_id', 'key', name=op.f('uq_loan_field_values_institution_id'))
+    )
+    with op.batch_alter_table('loan_field_values', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_field_values_institution_id'), ['institution_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_field_values_loan_id'), ['loan_id'], unique=False)
+
     op.create_table('plugin_settings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=80), nullable=False),
@@ -56,6 +70,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_plugin_settings_institution_id'))
 
     op.drop_table('plugin_settings')
+    with op.batch_alter_table('loan_field_values', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_field_values_loan_id'))
+        batch_op.drop_index(batch_op.f('ix_loan_field_values_institution_id'))
+
+    op.drop_table('loan_field_values')
     with op.batch_alter_table('client_field_values', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_client_field_values_institution_id'))
         batch_op.drop_index(batch_op.f('ix_client_field_values_client_id'))
