@@ -136,6 +136,53 @@ def plugins(ctx):
             click.echo(f"    migration branch: {info.migrations}")
 
 
+@plugins.command("check")
+@click.argument("names", nargs=-1)
+def plugins_check(names):
+    """Run the plugin contract on installed plugins NAMES (default: every enabled one)."""
+    from core.plugins import BUILTIN_PREFIX, state
+    from core.testing.plugin_contract import contract_problems
+
+    names = names or [n for n, info in sorted(state().infos.items())
+                      if info.enabled and not n.startswith(BUILTIN_PREFIX) and info.version != "extra"]
+    failed = False
+    for name in names:
+        try:
+            problems = contract_problems(name)
+        except LookupError as exc:
+            problems = [str(exc)]
+        failed = failed or bool(problems)
+        click.echo(f"{name}: " + ("passes the contract" if not problems else "FAILS"))
+        for problem in problems:
+            click.echo(f"    {problem}")
+    if failed:
+        raise SystemExit(1)
+
+
+@plugins.command("new")
+@click.argument("slug")
+@click.option("--path", "parent", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder in which to create microfin-SLUG/.")
+def plugins_new(slug, parent):
+    """Create a working institution plugin SLUG as its own package in PATH/microfin-SLUG/."""
+    from pathlib import Path
+
+    from core.plugins import state
+    from core.skeleton import write_skeleton
+
+    if not slug.isidentifier() or slug != slug.lower() or slug.startswith("_"):
+        raise click.BadParameter("a slug is a lowercase Python identifier, such as 'mymfi'", param_hint="SLUG")
+    if slug in state().infos or slug in state().institutions:
+        raise click.BadParameter(f"a plugin or institution named {slug!r} already exists", param_hint="SLUG")
+    target = Path(parent) / f"microfin-{slug}"
+    if target.exists():
+        raise click.ClickException(f"{target} already exists")
+    for path in write_skeleton(slug, target):
+        click.echo(f"  wrote {path}")
+    click.echo(f"Next: .venv/bin/pip install -e {target} && .venv/bin/microfin plugins && "
+               f".venv/bin/pytest {target / 'tests'}")
+
+
 # --- users --------------------------------------------------------------------------------
 
 @main.group()

@@ -1,15 +1,20 @@
 """The only module institution plugins import from core.
 
 Everything here is a stable, documented surface (see docs/plugins.md): the ``hookimpl`` marker,
-the ``Institution`` base class plugins subclass, and the small value types hooks return.
+the ``Institution`` base class plugins subclass, the value types an institution declares
+(``LoanProduct``, ``Setting``, ``ClientField``) or answers (``Eligibility`` for ``ReferralFacts``,
+``Reason``), and the small value types hooks return. Core validates every declaration at startup.
 Anything not re-exported here is core's internal business and may change without notice.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any, ClassVar, Mapping
 
 import pluggy
+from flask_babel import lazy_gettext as _l
 
 from core.geo import Region, is_german_speaking, province_for_postal_code, region_for_postal_code
 from core.web.access import public, roles_required
@@ -20,11 +25,23 @@ LANGUAGES = ("nl", "fr", "en")
 
 __all__ = [
     "ClientPanel",
+    "ClientField",
+    "Eligibility",
     "Event",
     "Institution",
     "LANGUAGES",
+    "LoanField",
+    "LoanProduct",
+    "Localized",
     "MenuItem",
     "Office",
+    "PURPOSES",
+    "REPAYMENT_METHODS",
+    "Reason",
+    "ReferralFacts",
+    "SECTORS",
+    "Setting",
+    "Stage",
     "Region",
     "hookimpl",
     "is_german_speaking",
@@ -32,7 +49,34 @@ __all__ = [
     "public",
     "region_for_postal_code",
     "roles_required",
+    "texts",
 ]
+
+
+def texts(en: str, nl: str, fr: str) -> dict[str, str]:
+    """A plugin's own text in the three languages: ``{"en": …, "nl": …, "fr": …}``."""
+    return {"en": en, "nl": nl, "fr": fr}
+
+
+class Localized:
+    """A plugin's text that shows in the language of the current page (a menu label, say).
+
+    Plugins keep their own texts (``texts(en, nl, fr)``) rather than core's message catalogue.
+    """
+
+    def __init__(self, by_language: Mapping[str, str]):
+        self.by_language = dict(by_language)
+
+    def __str__(self) -> str:
+        from flask_babel import get_locale
+
+        language = str(get_locale() or "en")
+        return self.by_language.get(language) or self.by_language.get("en", "")
+
+    def __html__(self):
+        from markupsafe import escape
+
+        return escape(str(self))
 
 
 @dataclass(frozen=True)
@@ -43,6 +87,442 @@ class Office:
     postal_code: str
     head_office: bool = False
     kind: str = "office"  # "office", "desk" (a part-time permanence) or "phone"
+
+
+# --- the coded need of an applicant ---------------------------------------------------------
+
+class Stage(StrEnum):
+    """Where the applicant's business stands (DOMAIN.md: the referral's coded need)."""
+
+    PROJECT = "project"          # not started yet
+    STARTER = "starter"          # trading for less than a year
+    ESTABLISHED = "established"  # trading for a year or more
+
+
+#: Sectors of the impact report (DOMAIN.md).
+SECTORS = ("horeca", "local_retail", "services", "care", "transport", "construction", "other")
+#: What the money is for. ``refinancing`` pays off other debt.
+PURPOSES = ("investment", "working_capital", "refinancing")
+#: How a loan is repaid: equal instalments, equal principal parts, or flat interest on the amount.
+REPAYMENT_METHODS = ("annuity", "equal_principal", "flat")
+
+CENT = Decimal("0.01")
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    """``value`` as a Decimal; floats are refused (money and rates never pass through one)."""
+    if isinstance(value, float):
+        raise TypeError(f"{name} must be a Decimal, not a float")
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an application or a referral does not fit: a stable ``code`` for programs, a
+    translatable ``message`` for people, and the ``field`` it concerns (when there is one)."""
+
+    code: str
+    message: Any = field(compare=False)  # a lazy text: two reasons are equal by code and field
+    field: str = ""
+
+
+@dataclass(frozen=True)
+class ReferralFacts:
+    """What an institution needs to know to answer a referral (DOMAIN.md, the referral registry).
+
+    Every fact may be unknown (None); an institution that needs one answers ``needs_info``.
+    """
+
+    postal_code: str | None = None
+    language: str | None = None
+    amount: Decimal | None = None
+    stage: Stage | None = None
+    sector: str | None = None
+    purpose: str | None = None
+    enterprise_age_months: int | None = None
+    collective_debt_settlement: bool | None = None
+    undischarged_bankruptcy: bool | None = None
+
+    def __post_init__(self):
+        if self.amount is not None:
+            object.__setattr__(self, "amount", _decimal(self.amount, "amount"))
+        if self.stage is not None:
+            object.__setattr__(self, "stage", Stage(self.stage))
+        if self.sector is not None and self.sector not in SECTORS:
+            raise ValueError(f"sector {self.sector!r} is not one of {', '.join(SECTORS)}")
+        if self.purpose is not None and self.purpose not in PURPOSES:
+            raise ValueError(f"purpose {self.purpose!r} is not one of {', '.join(PURPOSES)}")
+        if self.language is not None and self.language not in (*LANGUAGES, "de"):
+            raise ValueError(f"language {self.language!r} is not one of nl, fr, en, de")
+
+    @property
+    def region(self) -> Region | None:
+        return region_for_postal_code(self.postal_code) if self.postal_code else None
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """An institution's answer to a referral: accept, decline (with a reason), or needs_info
+    (naming the ``ReferralFacts`` fields it lacks). Build one with the class methods."""
+
+    outcome: str  # "accept", "decline" or "needs_info"
+    reason: Reason | None = None
+    fields: tuple[str, ...] = ()
+
+    ACCEPT: ClassVar[str] = "accept"
+    DECLINE: ClassVar[str] = "decline"
+    NEEDS_INFO: ClassVar[str] = "needs_info"
+
+    @classmethod
+    def accept(cls) -> Eligibility:
+        return cls(cls.ACCEPT)
+
+    @classmethod
+    def decline(cls, code: str, message: Any, field: str = "") -> Eligibility:
+        return cls(cls.DECLINE, Reason(code, message, field))
+
+    @classmethod
+    def needs_info(cls, *fields: str) -> Eligibility:
+        return cls(cls.NEEDS_INFO, Reason("needs_info", _l("More information is needed.")),
+                   tuple(fields))
+
+    @property
+    def code(self) -> str:
+        """``accept``, ``needs_info`` or the decline reason's code."""
+        return self.reason.code if self.outcome == self.DECLINE else self.outcome
+
+
+# --- products -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoanProduct:
+    """A loan an institution offers, with the rules an application must meet.
+
+    Amounts are EUR ``Decimal``; ``annual_rate`` is the nominal yearly rate in percent;
+    shares (``honour_loan_cap``, ``own_contribution_min_share``) are fractions (``Decimal("0.03")``).
+    """
+
+    code: str
+    names: Mapping[str, str]
+    min_amount: Decimal
+    max_amount: Decimal
+    min_term_months: int
+    max_term_months: int
+    annual_rate: Decimal
+    repayment_method: str = "annuity"
+    #: One-off file fee in EUR.
+    fees: Decimal = Decimal("0")
+    #: Stages of business the product is for.
+    stages: frozenset[Stage] = frozenset(Stage)
+    #: Age of the enterprise in months: at least / below (None: no bound).
+    min_enterprise_age_months: int | None = None
+    max_enterprise_age_months: int | None = None
+    #: Amounts above ``large_amount_threshold`` need an enterprise at least this old.
+    large_amount_threshold: Decimal | None = None
+    large_amount_min_age_months: int = 12
+    #: Purposes the money may serve.
+    purposes: frozenset[str] = frozenset(PURPOSES)
+    #: An interest-free honour loan on top: allowed, its cap as a fraction of the microloan, and
+    #: its longest repayment holiday.
+    honour_loan_allowed: bool = False
+    honour_loan_cap: Decimal = Decimal("0")
+    honour_loan_max_deferral_months: int = 0
+    #: Longest grace period (months without principal repayments) at the start; 0: none.
+    grace_period_max_months: int = 0
+    guarantor_required: bool = False
+    guarantees_allowed: bool = True
+    #: The applicant's own money, as a share of the amount borrowed.
+    own_contribution_min_share: Decimal = Decimal("0")
+    #: An enterprise number (KBO/BCE) must be known before the money is paid out.
+    enterprise_number_before_disbursement: bool = False
+
+    def __post_init__(self):
+        for name in ("min_amount", "max_amount", "annual_rate", "fees", "honour_loan_cap",
+                     "own_contribution_min_share", "large_amount_threshold"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _decimal(value, f"{self.code}: {name}"))
+        object.__setattr__(self, "stages", frozenset(Stage(s) for s in self.stages))
+        object.__setattr__(self, "purposes", frozenset(self.purposes))
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("en") or self.code
+
+    def problems(self) -> list[str]:
+        """What is wrong with this product; core refuses to start a plugin whose product has any."""
+        found = []
+        code = self.code
+        if not code or not code.replace("_", "").isalnum() or code != code.lower():
+            found.append(f"product code {code!r} must be lowercase letters, digits and _")
+        missing = [lang for lang in LANGUAGES if not self.names.get(lang)]
+        if missing:
+            found.append(f"product {code}: names missing for {', '.join(missing)}")
+        if self.min_amount <= 0:
+            found.append(f"product {code}: min_amount must be positive")
+        if self.min_amount > self.max_amount:
+            found.append(f"product {code}: min_amount {self.min_amount} is above max_amount {self.max_amount}")
+        if not 1 <= self.min_term_months <= self.max_term_months:
+            found.append(f"product {code}: term range {self.min_term_months}-{self.max_term_months} "
+                         "months must satisfy 1 <= min <= max")
+        if not Decimal("0") <= self.annual_rate < Decimal("100"):
+            found.append(f"product {code}: annual_rate {self.annual_rate} must be a percentage in [0, 100)")
+        if self.repayment_method not in REPAYMENT_METHODS:
+            found.append(f"product {code}: repayment_method {self.repayment_method!r} is not one of "
+                         + ", ".join(REPAYMENT_METHODS))
+        if self.fees < 0:
+            found.append(f"product {code}: fees must not be negative")
+        if not self.stages:
+            found.append(f"product {code}: stages must not be empty")
+        if not self.purposes or not self.purposes <= set(PURPOSES):
+            found.append(f"product {code}: purposes must be a non-empty subset of {', '.join(PURPOSES)}")
+        if not Decimal("0") <= self.honour_loan_cap <= Decimal("1"):
+            found.append(f"product {code}: honour_loan_cap must be a fraction between 0 and 1")
+        if self.honour_loan_allowed and self.honour_loan_cap == 0:
+            found.append(f"product {code}: an honour loan is allowed but its cap is 0")
+        if not Decimal("0") <= self.own_contribution_min_share <= Decimal("1"):
+            found.append(f"product {code}: own_contribution_min_share must be a fraction between 0 and 1")
+        if self.guarantor_required and not self.guarantees_allowed:
+            found.append(f"product {code}: a guarantor is required but guarantees are not allowed")
+        if min(self.honour_loan_max_deferral_months, self.grace_period_max_months) < 0:
+            found.append(f"product {code}: deferral and grace periods must not be negative")
+        return found
+
+    def check_application(self, *, amount: Decimal, term_months: int,
+                          enterprise_age_months: int | None = None, purpose: str | None = None,
+                          honour_loan: Decimal = Decimal("0"), own_contribution: Decimal = Decimal("0"),
+                          grace_months: int = 0, honour_loan_deferral_months: int = 0) -> list[Reason]:
+        """The reasons an application breaks this product's rules (empty: it fits). Pure.
+
+        ``enterprise_age_months`` None means a project not yet trading (age 0).
+        """
+        amount = _decimal(amount, "amount")
+        honour_loan = _decimal(honour_loan, "honour_loan")
+        own_contribution = _decimal(own_contribution, "own_contribution")
+        age = enterprise_age_months or 0
+        reasons = self._amount_reasons(amount, age) + self._term_reasons(term_months, grace_months)
+        reasons += self._enterprise_reasons(age, purpose)
+        reasons += self._honour_loan_reasons(amount, honour_loan, honour_loan_deferral_months)
+        minimum = (amount * self.own_contribution_min_share).quantize(CENT, ROUND_HALF_UP)
+        if own_contribution < minimum:
+            reasons.append(Reason("own_contribution_too_low", _l(
+                "The own contribution must be at least %(minimum)s EUR (%(share)s%% of the amount).",
+                minimum=minimum, share=_percent(self.own_contribution_min_share)), "own_contribution"))
+        return reasons
+
+    def _amount_reasons(self, amount: Decimal, age: int) -> list[Reason]:
+        if amount < self.min_amount:
+            return [Reason("amount_too_low", _l("The amount must be at least %(amount)s EUR.",
+                                                amount=self.min_amount), "amount")]
+        if amount > self.max_amount:
+            return [Reason("amount_too_high", _l("The amount may not exceed %(amount)s EUR.",
+                                                 amount=self.max_amount), "amount")]
+        threshold = self.large_amount_threshold
+        if threshold is not None and amount > threshold and age < self.large_amount_min_age_months:
+            return [Reason("amount_needs_older_enterprise", _l(
+                "Above %(amount)s EUR, the enterprise must be at least %(months)s months old.",
+                amount=threshold, months=self.large_amount_min_age_months), "amount")]
+        return []
+
+    def _term_reasons(self, term_months: int, grace_months: int) -> list[Reason]:
+        reasons = []
+        if not self.min_term_months <= term_months <= self.max_term_months:
+            reasons.append(Reason("term_out_of_range", _l(
+                "The term must be between %(low)s and %(high)s months.",
+                low=self.min_term_months, high=self.max_term_months), "term_months"))
+        if grace_months > self.grace_period_max_months:
+            reasons.append(Reason("grace_period_too_long", _l(
+                "The grace period may not exceed %(months)s months.",
+                months=self.grace_period_max_months), "grace_months"))
+        return reasons
+
+    def _enterprise_reasons(self, age: int, purpose: str | None) -> list[Reason]:
+        reasons = []
+        if self.min_enterprise_age_months is not None and age < self.min_enterprise_age_months:
+            reasons.append(Reason("enterprise_too_young", _l(
+                "This product is for enterprises at least %(months)s months old.",
+                months=self.min_enterprise_age_months), "enterprise_age_months"))
+        if self.max_enterprise_age_months is not None and age >= self.max_enterprise_age_months:
+            reasons.append(Reason("enterprise_too_old", _l(
+                "This product is for enterprises younger than %(months)s months.",
+                months=self.max_enterprise_age_months), "enterprise_age_months"))
+        if purpose is not None and purpose not in self.purposes:
+            reasons.append(Reason("purpose_not_financed", _l(
+                "This product does not finance this purpose."), "purpose"))
+        return reasons
+
+    def _honour_loan_reasons(self, amount: Decimal, honour_loan: Decimal, deferral: int) -> list[Reason]:
+        if honour_loan <= 0:
+            return []
+        if not self.honour_loan_allowed:
+            return [Reason("honour_loan_not_offered", _l("This product has no honour loan."),
+                           "honour_loan")]
+        reasons = []
+        cap = (amount * self.honour_loan_cap).quantize(CENT, ROUND_HALF_UP)
+        if honour_loan > cap:
+            reasons.append(Reason("honour_loan_too_high", _l(
+                "The honour loan may not exceed %(amount)s EUR.", amount=cap), "honour_loan"))
+        if deferral > self.honour_loan_max_deferral_months:
+            reasons.append(Reason("honour_loan_deferral_too_long", _l(
+                "The honour loan's repayment holiday may not exceed %(months)s months.",
+                months=self.honour_loan_max_deferral_months), "honour_loan_deferral_months"))
+        return reasons
+
+
+def _percent(share: Decimal) -> str:
+    return f"{(share * 100).normalize():f}"
+
+
+# --- declared settings and client fields ----------------------------------------------------
+
+TYPES = ("int", "decimal", "bool", "str", "choice")
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """What settings and client fields share: a typed value with labels and a parser."""
+
+    key: str
+    type: str
+    labels: Mapping[str, str]
+    choices: tuple[str, ...] = ()
+    #: Labels of the choices: ``{choice: {"nl": …, "fr": …, "en": …}}`` (default: the choice).
+    choice_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    minimum: Decimal | int | None = None
+    maximum: Decimal | int | None = None
+
+    def label(self, language: str) -> str:
+        return self.labels.get(language) or self.labels.get("en") or self.key
+
+    def choice_label(self, choice: str, language: str) -> str:
+        labels = self.choice_labels.get(choice, {})
+        return labels.get(language) or labels.get("en") or choice
+
+    def parse(self, raw: Any) -> Any:
+        """The typed value of ``raw`` (a form's text, or a stored JSON value).
+
+        Raises ``ValueError`` whose message is translatable and fit to show next to the field.
+        """
+        if self.type == "bool":
+            return _parse_bool(raw)
+        text = "" if raw is None else str(raw).strip()
+        if self.type == "str":
+            return text
+        if self.type == "choice":
+            if text not in self.choices:
+                raise ValueError(_l("Choose one of the options."))
+            return text
+        if self.type == "int":
+            value = _parse_int(raw, text)
+        else:
+            value = _parse_decimal(raw, text)
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(_l("Enter %(minimum)s or more.", minimum=self.minimum))
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(_l("Enter %(maximum)s or less.", maximum=self.maximum))
+        return value
+
+    def to_json(self, value: Any) -> Any:
+        """The value as stored in a JSON column (a Decimal as its exact text)."""
+        return str(value) if self.type == "decimal" else value
+
+    def _problems(self, what: str) -> list[str]:
+        found = []
+        if not self.key.isidentifier() or self.key != self.key.lower():
+            found.append(f"{what} key {self.key!r} must be a lowercase identifier")
+        if self.type not in TYPES:
+            found.append(f"{what} {self.key}: type {self.type!r} is not one of {', '.join(TYPES)}")
+        missing = [lang for lang in LANGUAGES if not self.labels.get(lang)]
+        if missing:
+            found.append(f"{what} {self.key}: labels missing for {', '.join(missing)}")
+        if self.type == "choice" and not self.choices:
+            found.append(f"{what} {self.key}: a choice needs choices")
+        return found
+
+
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = "" if raw is None else str(raw).strip().lower()
+    if text in ("1", "true", "y", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "n", "no", "off"):
+        return False
+    raise ValueError(_l("Answer yes or no."))
+
+
+def _parse_int(raw: Any, text: str) -> int:
+    if isinstance(raw, bool) or isinstance(raw, float):
+        raise ValueError(_l("Enter a whole number."))
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(_l("Enter a whole number.")) from None
+
+
+def _parse_decimal(raw: Any, text: str) -> Decimal:
+    if isinstance(raw, bool) or isinstance(raw, float):
+        raise ValueError(_l("Enter a number, such as 12.5."))
+    try:
+        value = Decimal(text.replace(",", ".")) if not isinstance(raw, Decimal) else raw
+    except InvalidOperation:
+        raise ValueError(_l("Enter a number, such as 12.5.")) from None
+    if not value.is_finite():
+        raise ValueError(_l("Enter a number, such as 12.5."))
+    return value
+
+
+@dataclass(frozen=True)
+class Setting(_Typed):
+    """A figure or switch of an institution, editable by its admin; ``default`` applies until
+    the admin saves another value. Declare them in ``Institution.settings()``."""
+
+    default: Any = None
+    help: Mapping[str, str] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        found = self._problems("setting")
+        if found:
+            return found
+        try:
+            parsed = self.parse(self.default)
+        except ValueError as exc:
+            return [f"setting {self.key}: default {self.default!r} is invalid: {exc}"]
+        if type(parsed) is not type(self.default) and not (self.type == "str"
+                                                           and isinstance(self.default, str)):
+            found.append(f"setting {self.key}: default {self.default!r} is not of type {self.type}")
+        return found
+
+    def help_text(self, language: str) -> str:
+        return self.help.get(language) or self.help.get("en", "")
+
+
+@dataclass(frozen=True)
+class ClientField(_Typed):
+    """An extra field an institution records on its clients (core stores it by client id).
+
+    ``is_sensitive`` values (health, origin…) are hidden from the audit trail and shown only to
+    the institution's staff with a need to know.
+    """
+
+    is_sensitive: bool = False
+    required: bool = False
+
+    def problems(self) -> list[str]:
+        return self._problems("client field")
+
+
+@dataclass(frozen=True)
+class LoanField(ClientField):
+    """An extra field an institution records on its loans (core stores it by loan id)."""
+
+    def problems(self) -> list[str]:
+        return self._problems("loan field")
+
+
+def _duplicates(kind: str, keys: list[str]) -> list[str]:
+    return [f"{kind} {key!r} is declared twice" for key in sorted(set(keys)) if keys.count(key) > 1]
 
 
 class Institution:
@@ -92,7 +572,125 @@ class Institution:
             found.append("regions must be a non-empty set of Region values")
         if not self.languages or any(lang not in (*LANGUAGES, "de") for lang in self.languages):
             found.append("languages must be a non-empty tuple of nl, fr, en, de")
-        return found
+        return found + self._declaration_problems()
+
+    def _declaration_problems(self) -> list[str]:
+        try:
+            declared = (("setting", Setting, list(self.settings())),
+                        ("client field", ClientField, list(self.client_fields())),
+                        ("loan field", LoanField, list(self.loan_fields())))
+        except Exception as exc:  # a plugin bug, reported with its name by core
+            return [f"settings(), client_fields() or loan_fields() failed: {type(exc).__name__}: {exc}"]
+        found = []
+        for kind, expected, items in declared:
+            if not all(isinstance(item, expected) for item in items):
+                found.append(f"{kind}s must be {expected.__name__} objects")
+                continue
+            found += _duplicates(kind, [item.key for item in items])
+            found += [problem for item in items for problem in item.problems()]
+        if found:
+            return found  # products read the settings: check those first
+        try:
+            products = list(self.products(self.default_settings()))
+        except Exception as exc:  # a plugin bug, reported with its name by core
+            return [f"products() failed with the default settings: {type(exc).__name__}: {exc}"]
+        if not all(isinstance(product, LoanProduct) for product in products):
+            return ["products() must return LoanProduct objects"]
+        found += _duplicates("product", [product.code for product in products])
+        return found + [problem for product in products for problem in product.problems()]
+
+    # --- declarations: override these -----------------------------------------------------
+
+    #: The ``ReferralFacts`` fields ``assess_referral`` needs before it can answer.
+    referral_facts_needed: ClassVar[tuple[str, ...]] = ("postal_code", "language", "amount", "stage",
+                                                        "sector")
+
+    def settings(self) -> list[Setting]:
+        """The settings the institution's admin may change (default: none)."""
+        return []
+
+    def client_fields(self) -> list[ClientField]:
+        """Extra fields recorded on this institution's clients (default: none)."""
+        return []
+
+    def loan_fields(self) -> list[LoanField]:
+        """Extra fields recorded on this institution's loans (default: none)."""
+        return []
+
+    def products(self, settings: Mapping[str, Any]) -> list[LoanProduct]:
+        """The loans offered, built from the effective ``settings`` (default: none)."""
+        return []
+
+    def assess_referral(self, referral: ReferralFacts,
+                        settings: Mapping[str, Any] | None = None) -> Eligibility:
+        """Whether a referred applicant fits: pure, from the facts and the settings alone.
+
+        The default declines a region or language not served, then asks for the missing
+        ``referral_facts_needed``, then checks that a product fits the stage, amount and purpose. Override it to add
+        the institution's exclusions, and call ``super().assess_referral(referral, settings)``.
+        """
+        if referral.postal_code is not None:
+            region = referral.region
+            if region is None:
+                return Eligibility.decline("postal_code_unknown",
+                                           _l("This is not a Belgian postal code."), "postal_code")
+            if region not in self.regions_served(settings):
+                return Eligibility.decline("region_not_served",
+                                           _l("The institution does not serve this region."),
+                                           "postal_code")
+        if referral.language is not None and referral.language not in self.languages:
+            return Eligibility.decline("language_not_served",
+                                       _l("The institution does not serve clients in this language."),
+                                       "language")
+        # A clear "no" (region, language) comes before asking for more.
+        missing = [name for name in self.referral_facts_needed if getattr(referral, name) is None]
+        if missing:
+            return Eligibility.needs_info(*missing)
+        return self._assess_products(referral, self.setting_values(settings))
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def regions_served(self, settings: Mapping[str, Any] | None = None) -> frozenset[Region]:
+        """The regions served under ``settings`` (default: ``regions``); override when a
+        setting widens them."""
+        return self.regions
+
+    def default_settings(self) -> dict[str, Any]:
+        """Every declared setting at its default value."""
+        return {setting.key: setting.default for setting in self.settings()}
+
+    def setting_values(self, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The defaults overlaid with ``settings`` (as given by core: stored values)."""
+        return {**self.default_settings(), **(settings or {})}
+
+    def product(self, code: str, settings: Mapping[str, Any] | None = None) -> LoanProduct | None:
+        """The product with this code, under ``settings`` (default: the defaults)."""
+        return next((p for p in self.products(self.setting_values(settings)) if p.code == code), None)
+
+    def _assess_products(self, referral: ReferralFacts, settings: Mapping[str, Any]) -> Eligibility:
+        products = self.products(settings)
+        if not products:
+            return Eligibility.accept()
+        if referral.stage is not None:
+            products = [p for p in products if referral.stage in p.stages]
+            if not products:
+                return Eligibility.decline("stage_not_served",
+                                           _l("No product of the institution fits this stage."), "stage")
+        if referral.purpose is not None:
+            products = [p for p in products if referral.purpose in p.purposes]
+            if not products:
+                return Eligibility.decline("purpose_not_financed",
+                                           _l("The institution does not finance this purpose."), "purpose")
+        if referral.amount is None:
+            return Eligibility.accept()
+        age = referral.enterprise_age_months
+        if age is None:
+            age = 12 if referral.stage == Stage.ESTABLISHED else 0
+        reasons = [p._amount_reasons(referral.amount, age) for p in products]
+        if any(not r for r in reasons):
+            return Eligibility.accept()
+        first = reasons[0][0]
+        return Eligibility.decline(first.code, first.message, "amount")
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,10 @@ def an_export(staff):
 @marker
 def client_identity(staff):
     return _client_records(staff)["markers"]
+@marker
+def declared_settings(staff):
+    # The settings page lists the institution's own plugin's settings, never another's.
+    from core.plugins import state
+
+    profile = state().institution(staff.slug)
+    return [setting.label("en") for setting in profile.settings()]

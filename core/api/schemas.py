@@ -14,6 +14,7 @@ SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", 
 STAGES = ("project", "starter", "established")
 LANGUAGES = ("nl", "fr", "en", "de")
 CONSENT_SCOPES = ("share_with_mfi", "contact", "impact_survey")
+PURPOSE_CATEGORIES = ("investment", "working_capital", "refinancing")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
@@ -93,6 +94,9 @@ class Applicant(Strict):
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ./()-]{6,30}$")]
     postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"), AfterValidator(_belgian_postal_code)]
     language: Literal[LANGUAGES]
+    collective_debt_settlement: bool | None = Field(
+        None, description="Known to be in collective debt settlement (some institutions exclude it).")
+    undischarged_bankruptcy: bool | None = Field(None, description="Known undischarged bankruptcy.")
 
 
 class Project(Strict):
@@ -101,6 +105,8 @@ class Project(Strict):
     sector: Literal[SECTORS]
     stage: Literal[STAGES]
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    purpose_category: Literal[PURPOSE_CATEGORIES] | None = Field(
+        None, description="What the money is for; some institutions finance investment only.")
     enterprise_number: Annotated[str, StringConstraints(max_length=20), AfterValidator(_enterprise_number)] | None = None
 
 

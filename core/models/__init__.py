@@ -30,3 +30,5 @@ from core.models.coaching import (  # noqa: F401,E402
     Enrolment,
     Training,
 )
+from core.models.plugin_fields import ClientFieldValue, LoanFieldValue  # noqa: F401
+from core.models.plugin_settings import PluginSetting  # noqa: F401

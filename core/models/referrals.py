@@ -96,11 +96,14 @@ class Referral(Audited, db.Model):
     postal_code: Mapped[str | None] = mapped_column(String(4))
     region: Mapped[str] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(2))
+    collective_debt_settlement: Mapped[bool | None] = mapped_column(Boolean)
+    undischarged_bankruptcy: Mapped[bool | None] = mapped_column(Boolean)
 
     amount_requested: Mapped[Decimal] = mapped_column(Money)
     sector: Mapped[str] = mapped_column(String(20))
     stage: Mapped[str] = mapped_column(String(20))
     purpose: Mapped[str | None] = mapped_column(Text)
+    purpose_category: Mapped[str | None] = mapped_column(String(20))
     enterprise_number: Mapped[str | None] = mapped_column(String(10))
 
     refusal_decided_on: Mapped[date] = mapped_column(Date)

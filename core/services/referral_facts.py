@@ -3,50 +3,47 @@ from __future__ import annotations
 
 import logging
 
-from core.geo import region_for_postal_code
 from core.models.referrals import Referral
+from core.plugin_api import SECTORS, Eligibility, ReferralFacts
 
 log = logging.getLogger(__name__)
 
+# The API speaks the sector codes of the import file and the impact report ("retail");
+# the plugin API names it after DOMAIN.md's "local retail".
+_SECTOR_OF_API = {"retail": "local_retail"}
 
-def facts_of(referral: Referral) -> dict:
+
+def facts_of(referral: Referral) -> ReferralFacts:
     """What an institution may weigh: the coded need, never the applicant's identity."""
-    return {
-        "postal_code": referral.postal_code,
-        "region": referral.region,
-        "language": referral.language,
-        "amount": referral.amount_requested,
-        "stage": referral.stage,
-        "sector": referral.sector,
-        "purpose": referral.purpose,
-        "has_enterprise_number": bool(referral.enterprise_number),
-    }
+    sector = _SECTOR_OF_API.get(referral.sector, referral.sector)
+    return ReferralFacts(
+        postal_code=referral.postal_code,
+        language=referral.language,
+        amount=referral.amount_requested,
+        stage=referral.stage,
+        sector=sector if sector in SECTORS else None,
+        purpose=referral.purpose_category,
+        enterprise_age_months=0 if referral.stage == "project" else None,
+        collective_debt_settlement=referral.collective_debt_settlement,
+        undischarged_bankruptcy=referral.undischarged_bankruptcy,
+    )
 
 
-def _default_assessment(profile, facts: dict) -> tuple[str, str | None]:
-    if region_for_postal_code(facts["postal_code"] or "") not in profile.regions:
-        return "decline", "region_not_served"
-    return "accept", None
-
-
-def assess(slug: str, profile, referral: Referral):
-    """Ask one institution; a plugin that fails is logged and counted as declining."""
+def assess(slug: str, profile, institution_id: int | None, referral: Referral):
+    """Ask one institution under its own settings; a plugin that fails counts as declining."""
+    from core.services import plugin_settings
     from core.services.referral_routing import Assessment
+    from core.tenancy import acting_for
 
-    facts = facts_of(referral)
-    method = getattr(profile, "assess_referral", None)
     try:
-        if method is None:
-            decision, reason = _default_assessment(profile, facts)
-        else:
-            decision, reason = _unpack(method(facts))
+        settings = {}
+        if institution_id is not None:
+            with acting_for(institution_id):
+                settings = plugin_settings.effective()
+        answer = profile.assess_referral(facts_of(referral), settings)
+        if not isinstance(answer, Eligibility):
+            raise TypeError(f"assess_referral returned {answer!r}, not an Eligibility")
     except Exception:
         log.exception("institution %s failed to assess referral %s", slug, referral.id)
-        decision, reason = "decline", "assessment_failed"
-    return Assessment(slug=slug, decision=decision, reason=reason)
-
-
-def _unpack(result) -> tuple[str, str | None]:
-    decision = getattr(result, "decision", None) or result[0]
-    reason = getattr(result, "reason", None) if hasattr(result, "decision") else result[1]
-    return str(decision), reason
+        return Assessment(slug=slug, decision="decline", reason="assessment_failed")
+    return Assessment(slug=slug, decision=answer.outcome, reason=None if answer.outcome == "accept" else answer.code)

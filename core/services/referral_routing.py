@@ -1,11 +1,13 @@
 """Routing a referral to the institution that fits, and contact deadlines in working days.
 
 The rule (deterministic, documented in docs/api.md):
-1. ask every enabled institution's ``assess_referral``; keep those that accept and have not been
-   offered this referral before;
-2. prefer an institution that serves the applicant's language, then the lightest open load
-   (fewest open offers), then the slug in alphabetical order;
-3. if none accepts, the referral is closed as ``no_match`` with each institution's reason.
+1. ask every enabled institution's ``assess_referral``; keep those that accept, or that need more
+   information (they check the missing facts, e.g. collective debt settlement, at first contact),
+   and that have not been offered this referral before;
+2. prefer an institution that accepts outright over one that needs information, then one that
+   serves the applicant's language, then the lightest open load (fewest open offers), then the
+   slug in alphabetical order;
+3. if none is left, the referral is closed as ``no_match`` with each institution's reason.
 """
 from __future__ import annotations
 
@@ -59,7 +61,8 @@ def assess_all(referral: Referral) -> list[Assessment]:
     """Every enabled institution's assessment (each plugin answers only for itself)."""
     from core.services.referral_facts import assess
 
-    return [assess(slug, profile, referral) for slug, profile in state().institutions.items()]
+    ids = dict(db.session.execute(select(InstitutionRow.slug, InstitutionRow.id)).all())
+    return [assess(slug, profile, ids.get(slug), referral) for slug, profile in state().institutions.items()]
 
 
 def _open_load() -> dict[int, int]:
@@ -75,13 +78,15 @@ def choose(referral: Referral, assessments: list[Assessment], already_offered: s
     rows = {row.slug: row for row in db.session.scalars(select(InstitutionRow).where(InstitutionRow.enabled))}
     profiles = state().institutions
     load = _open_load()
+    decisions = {a.slug: a.decision for a in assessments}
     candidates = [rows[a.slug] for a in assessments
-                  if a.decision == "accept" and a.slug in rows and rows[a.slug].id not in already_offered]
+                  if a.decision in ("accept", "needs_info") and a.slug in rows
+                  and rows[a.slug].id not in already_offered]
     if not candidates:
         return None
 
     def rank(row: InstitutionRow):
         speaks = referral.language in profiles[row.slug].languages
-        return (0 if speaks else 1, load.get(row.id, 0), row.slug)
+        return (0 if decisions[row.slug] == "accept" else 1, 0 if speaks else 1, load.get(row.id, 0), row.slug)
 
     return min(candidates, key=rank)

@@ -109,8 +109,10 @@ def _receive(referrer: Referrer, data) -> Referral:
         applicant_birth_date=applicant.birth_date, national_number_hash=nn_hash,
         applicant_email=applicant.email, applicant_phone=applicant.phone,
         postal_code=applicant.postal_code, region=str(region_for_postal_code(applicant.postal_code)),
-        language=applicant.language, amount_requested=project.amount_requested, sector=project.sector,
-        stage=project.stage, purpose=project.purpose, enterprise_number=project.enterprise_number,
+        language=applicant.language, collective_debt_settlement=applicant.collective_debt_settlement,
+        undischarged_bankruptcy=applicant.undischarged_bankruptcy, amount_requested=project.amount_requested, sector=project.sector,
+        stage=project.stage, purpose=project.purpose,
+        purpose_category=project.purpose_category, enterprise_number=project.enterprise_number,
         refusal_decided_on=data.refusal.decided_on, refusal_reasons=list(data.refusal.reasons),
         consent_given_at=data.consent.given_at, consent_method=data.consent.method,
         consent_scope=list(data.consent.scope), received_at=utcnow(), updated_at=utcnow())
@@ -249,7 +251,8 @@ def _erase_personal_data(referral: Referral) -> None:
     referral.applicant_first_name = referral.applicant_last_name = None
     referral.applicant_birth_date = referral.national_number_hash = None
     referral.applicant_email = referral.applicant_phone = referral.postal_code = None
-    referral.purpose = referral.enterprise_number = None
+    referral.purpose = referral.enterprise_number = None  # free text may identify; the category stays
+    referral.collective_debt_settlement = referral.undischarged_bankruptcy = None
     referral.erased_at = utcnow()
 
 

@@ -1,5 +1,8 @@
 """Brusoc's profile (../shared/DOMAIN.md)."""
-from core.plugin_api import Institution, Office, Region
+from decimal import Decimal
+
+from core.plugin_api import (Institution, LoanProduct, Office, Region,
+                             Setting, texts)
 
 
 class Brusoc(Institution):
@@ -17,3 +20,21 @@ class Brusoc(Institution):
         "en": "Public subsidiary of finance&invest.brussels (2001, ERDF-backed); OPEN UP loans for "
               "entrepreneurs in the Brussels-Capital Region.",
     }
+
+    # --- rules (DOMAIN.md) -----------------------------------------------------------------
+
+    def settings(self) -> list[Setting]:
+        """OPEN UP's ceiling is 25,000 or 30,000 EUR *(confirm)*: a setting."""
+        return [
+            Setting("max_amount", "decimal", texts("OPEN UP: largest loan (EUR)", "OPEN UP: grootste lening (EUR)",
+                                                   "OPEN UP : plus grand prêt (EUR)"),
+                    default=Decimal("25000"), minimum=Decimal("1")),
+        ]
+
+    def products(self, settings) -> list[LoanProduct]:
+        """OPEN UP: 4%, 12 to 60 months, own contribution of at least 3%, no guarantees."""
+        s = self.setting_values(settings)
+        return [LoanProduct("open_up", texts("OPEN UP", "OPEN UP", "OPEN UP"), min_amount=Decimal("1"),
+                            max_amount=s["max_amount"], min_term_months=12, max_term_months=60,
+                            annual_rate=Decimal("4"), own_contribution_min_share=Decimal("0.03"),
+                            guarantees_allowed=False, guarantor_required=False)]

@@ -1,5 +1,10 @@
 """Crédal's profile (../shared/DOMAIN.md)."""
-from core.plugin_api import Institution, Office, Region
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+
+from core.plugin_api import (ClientField, Eligibility, Institution, LoanProduct, Office, ReferralFacts, Region,
+                             Setting, texts)
 
 
 class Credal(Institution):
@@ -23,3 +28,36 @@ class Credal(Institution):
         "en": "Citizen-funded cooperative since 1984; professional microcredit and the women's "
               "programme \"Affaires de femmes\", with free coaching and collective training.",
     }
+
+    # --- rules (DOMAIN.md) -----------------------------------------------------------------
+
+    def settings(self) -> list[Setting]:
+        """Crédal's rate and term are *(confirm)* in DOMAIN.md, which gives no figure: the
+        defaults below are placeholders for Crédal's admin to set."""
+        return [
+            Setting("max_amount", "decimal", texts("Largest loan (EUR)", "Grootste lening (EUR)",
+                                                   "Plus grand prêt (EUR)"),
+                    default=Decimal("25000"), minimum=Decimal("1")),
+            Setting("rate", "decimal", texts("Annual rate (%)", "Jaarlijkse rentevoet (%)", "Taux annuel (%)"),
+                    default=Decimal("9.5"), minimum=Decimal("0"), maximum=Decimal("99"),
+                    help=texts("To confirm with Crédal.", "Te bevestigen door Crédal.", "À confirmer par Crédal.")),
+            Setting("max_term_months", "int", texts("Longest term (months)", "Langste looptijd (maanden)",
+                                                    "Durée maximale (mois)"),
+                    default=60, minimum=1, maximum=120,
+                    help=texts("To confirm with Crédal.", "Te bevestigen door Crédal.", "À confirmer par Crédal.")),
+        ]
+
+    def client_fields(self) -> list[ClientField]:
+        """The women's programme "Affaires de femmes": a yes/no on the client, and a filter."""
+        return [ClientField("affaires_de_femmes", "bool",
+                            texts("Women's programme \"Affaires de femmes\"",
+                                  "Vrouwenprogramma \"Affaires de femmes\"",
+                                  "Programme « Affaires de femmes »"))]
+
+    def products(self, settings) -> list[LoanProduct]:
+        """Professional microcredit."""
+        s = self.setting_values(settings)
+        return [LoanProduct("microcredit_pro", texts("Professional microcredit", "Professioneel microkrediet",
+                                                     "Microcrédit professionnel"),
+                            min_amount=Decimal("1"), max_amount=s["max_amount"], min_term_months=1,
+                            max_term_months=s["max_term_months"], annual_rate=s["rate"])]

@@ -1,11 +1,16 @@
 """Hefboom's profile (../shared/DOMAIN.md)."""
-from core.plugin_api import Institution, Office, Region
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+
+from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts, Region,
+                             Setting, texts)
 
 
 class Hefboom(Institution):
     slug = "hefboom"
     names = {"nl": "Hefboom", "fr": "Hefboom", "en": "Hefboom"}
-    # Brussels as well is to be confirmed (DOMAIN.md); Flanders is certain.
+    # Flanders is certain; Brussels is *(confirm)* in DOMAIN.md: the ``serves_brussels`` setting.
     regions = frozenset({Region.FLANDERS})
     languages = ("nl",)
     offices = (Office("Brussel (telefonische permanentie)", "1000", head_office=True, kind="phone"),)
@@ -18,3 +23,40 @@ class Hefboom(Institution):
         "en": "Non-profit and cooperative; the Impulskrediet for starters in Flanders, with two "
               "years of free volunteer coaching.",
     }
+
+    # --- rules (DOMAIN.md) -----------------------------------------------------------------
+
+    referral_facts_needed = Institution.referral_facts_needed + (
+        "purpose", "collective_debt_settlement", "undischarged_bankruptcy")
+
+    def regions_served(self, settings=None) -> frozenset[Region]:
+        """Flanders, and Brussels once the ``serves_brussels`` setting says so."""
+        extra = {Region.BRUSSELS} if self.setting_values(settings)["serves_brussels"] else set()
+        return self.regions | extra
+
+    def settings(self) -> list[Setting]:
+        """Whether Hefboom serves Brussels is *(confirm)* in DOMAIN.md: a setting, off by default."""
+        return [
+            Setting("serves_brussels", "bool", texts("Also serves the Brussels-Capital Region",
+                                                     "Bedient ook het Brussels Hoofdstedelijk Gewest",
+                                                     "Dessert aussi la Région de Bruxelles-Capitale"),
+                    default=False),
+        ]
+
+    def products(self, settings) -> list[LoanProduct]:
+        """The Impulskrediet: up to 25,000 EUR, up to 60 months, 7% fixed, equal monthly
+        instalments, investment only, enterprise number before disbursement."""
+        return [LoanProduct("impulskrediet", texts("Impulskrediet", "Impulskrediet", "Impulskrediet"),
+                            min_amount=Decimal("1"), max_amount=Decimal("25000"), min_term_months=1,
+                            max_term_months=60, annual_rate=Decimal("7"), repayment_method="annuity",
+                            purposes=frozenset({"investment"}), enterprise_number_before_disbursement=True)]
+
+    def assess_referral(self, referral: ReferralFacts, settings=None) -> Eligibility:
+        """Flanders; not in collective debt settlement nor with an undischarged bankruptcy."""
+        if referral.collective_debt_settlement:
+            return Eligibility.decline("collective_debt_settlement", _l(
+                "Applicants in collective debt settlement are not eligible."), "collective_debt_settlement")
+        if referral.undischarged_bankruptcy:
+            return Eligibility.decline("undischarged_bankruptcy", _l(
+                "Applicants with an undischarged bankruptcy are not eligible."), "undischarged_bankruptcy")
+        return super().assess_referral(referral, settings)
