@@ -50,3 +50,14 @@ def on_event(event):
     blocks core. Tenant events (``event.institution_id`` set) are delivered only to core and to
     the plugin that owns that institution.
     """
+
+
+@hookspec
+def register_compliance_evidence():
+    """Return ``EvidenceProvider`` entries: automatic evidence for code-of-conduct clauses.
+
+    Each provider names a clause id (and optionally a catalogue code), a title and a function
+    computing an ``Evidence`` from an institution's own data for a period (``EvidenceContext``).
+    Core's providers apply to every institution; a plugin's apply only to the institution(s)
+    the plugin owns. A provider that raises is logged and shown as unavailable.
+    """

@@ -18,6 +18,10 @@ def menu_items(user, institution):
                  description=_l("Invite colleagues, disable accounts.")),
         MenuItem(_l("Audit trail"), "admin.audit_trail", frozenset({"admin"}), order=85,
                  description=_l("Who changed what, and when.")),
+        MenuItem(_l("Code of conduct"), "compliance.index", frozenset({"admin"}), order=70,
+                 description=_l("Self-assess against the code of good conduct.")),
+        MenuItem(_l("Compliance"), "federation.dashboard", frozenset({"auditor"}), order=10,
+                 description=_l("Every institution's self-assessment, score and due dates.")),
     ]
 
 

@@ -13,3 +13,12 @@ from core.models.accounts import (  # noqa: F401
     User,
 )
 from core.models.audit import AuditEntry, Audited  # noqa: F401
+from core.models.compliance import (  # noqa: F401
+    Answer,
+    Assessment,
+    Catalogue,
+    CatalogueSection,
+    Clause,
+    ClauseComment,
+    EvidenceFile,
+)
