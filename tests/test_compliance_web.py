@@ -176,8 +176,12 @@ def test_full_review_over_http(app, staff_a, staff_b, auditor, catalogue, assess
     assert "Audrey Auditor" in history and "Admin Microstart" in history
     assert staff_a.admin.email not in history  # names, not e-mail addresses
 
-    csv_fr = federation.get(f"{review}/export.csv", headers={"Accept-Language": "fr"})
+    post(federation, "/language", {"lang": "fr"})
+    csv_fr = federation.get(f"{review}/export.csv")
     assert csv_fr.mimetype == "text/csv"
+    lines = csv_fr.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("Clause,Section,Prioritaire,S'applique,Texte,Réponse")
+    assert lines[1].startswith("1.1,Section 1,oui,oui,Clause 1.1,Respecté")
     pdf = institution.get(f"{page}/export.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
 
@@ -203,3 +207,23 @@ def test_compare_two_periods_page(app, staff_a, catalogue):
     login(client, staff_a.admin)
     body = client.get(f"/compliance/assessments/{later.id}/compare?with={earlier.id}").get_data(as_text=True)
     assert "1 clause(s) changed." in body
+
+
+
+def test_pdf_export_in_dutch_with_accents(app, staff_a, catalogue, assessment):
+    import zlib
+    import re
+
+    from tests.conftest import login
+
+    answer_all(staff_a, assessment, {"1.1": "not_applicable"})
+    client = app.test_client()
+    login(client, staff_a.admin)
+    post(client, "/language", {"lang": "nl"})
+    pdf = client.get(f"/compliance/assessments/{assessment.id}/export.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert 'filename="self-assessment-microStart-2025-01-01-2025-12-31.pdf"' in pdf.headers["Content-Disposition"]
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf.data, re.S)
+    text = b"".join(zlib.decompress(s) for s in streams if s[:1] == b"x")
+    assert b"Tj" in text or b"TJ" in text  # text was drawn
+    assert len(pdf.data) > 5000  # the DejaVu font is embedded
