@@ -227,3 +227,42 @@ def test_pdf_export_in_dutch_with_accents(app, staff_a, catalogue, assessment):
     text = b"".join(zlib.decompress(s) for s in streams if s[:1] == b"x")
     assert b"Tj" in text or b"TJ" in text  # text was drawn
     assert len(pdf.data) > 5000  # the DejaVu font is embedded
+
+
+def test_auditor_compares_periods_of_one_institution_only(app, staff_a, staff_b, auditor, catalogue):
+    from tests.conftest import login
+
+    earlier = new_assessment(staff_a, catalogue, start="2023-01-01", end="2023-12-31")
+    later = new_assessment(staff_a, catalogue)
+    foreign = new_assessment(staff_b, catalogue, start="2022-01-01", end="2022-12-31")
+    answer_all(staff_a, earlier, {"1.1": "partly", "1.2": "met"})
+    answer_all(staff_a, later, {"1.1": "met", "1.2": "not_met"})
+    client = app.test_client()
+    login(client, auditor)
+    body = client.get(f"/federation/assessments/{later.id}/compare?with={earlier.id}").get_data(as_text=True)
+    assert "2 clause(s) changed." in body
+    assert client.get(f"/federation/assessments/{later.id}/compare?with={foreign.id}").status_code == 404
+
+
+def test_dashboard_reminds_of_due_and_overdue_dates(app, staff_a, auditor, catalogue, assessment):
+    from datetime import timedelta
+
+    from core.services.compliance import assessments as service
+    from tests.conftest import login
+
+    answer_all(staff_a, assessment, {"1.1": "met", "1.2": "met"})
+    from core import tenancy
+
+    with app.test_request_context(), tenancy.acting_for(staff_a.institution_id):
+        service.submit(assessment=assessment, by=staff_a.admin)
+    service.start_review(assessment_id=assessment.id, by=auditor)
+    # Approved two years minus 30 days ago: the progress report is due in 30 days.
+    service.approve(assessment_id=assessment.id, by=auditor,
+                    on=service.add_years(service.today(), -2) + timedelta(days=30))
+    client = app.test_client()
+    login(client, auditor)
+    body = client.get("/federation/").get_data(as_text=True)
+    assert "Progress report due on" in body and "(in 30 days)" in body
+    institution = app.test_client()
+    login(institution, staff_a.admin)
+    assert "(in 30 days)" in institution.get(f"/compliance/assessments/{assessment.id}").get_data(as_text=True)

@@ -94,9 +94,8 @@ def _clause_forms(report):
 
 
 def _page(assessment, *, status: int = 200, forms=None, upload_errors=None):
-    report = assessments.view(assessment)
-    if assessment.editable:
-        report = assessments.view(assessment, automatic=evidence.automatic_evidence(assessment))
+    live = evidence.automatic_evidence(assessment) if assessment.editable else None
+    report = assessments.view(assessment, automatic=live)
     all_forms = _clause_forms(report)
     all_forms.update(forms or {})
     return render("compliance/assessment.html", report=report, forms=all_forms,
@@ -251,7 +250,8 @@ def compare(assessment_id: int):
     if request.args.get("with") and earlier is None:
         abort(404)
     rows = assessments.compare(earlier, later) if earlier else []
-    return render("compliance/compare.html", later=later, earlier=earlier, others=others, rows=rows)
+    return render("compliance/compare.html", later=later, earlier=earlier, others=others, rows=rows,
+                  back=url_for("compliance.assessment", assessment_id=later.id))
 
 
 @bp.route("/assessments/<int:assessment_id>/export.<any(pdf, csv):kind>")

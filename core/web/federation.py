@@ -105,6 +105,21 @@ def history(assessment_id: int):
                   back=url_for("federation.assessment", assessment_id=assessment_id))
 
 
+@bp.route("/assessments/<int:assessment_id>/compare")
+@roles_required(ROLE_AUDITOR)
+def compare(assessment_id: int):
+    """Two periods of the same institution side by side (``?with=<id>``)."""
+    other = request.args.get("with", type=int)
+    if request.args.get("with") and other is None:
+        abort(404)
+    try:
+        later, earlier, others, rows = assessments.auditor_compare(assessment_id, other)
+    except NotFound:
+        abort(404)
+    return render("compliance/compare.html", later=later, earlier=earlier, others=others, rows=rows,
+                  back=url_for("federation.assessment", assessment_id=assessment_id))
+
+
 @bp.route("/assessments/<int:assessment_id>/export.<any(pdf, csv):kind>")
 @roles_required(ROLE_AUDITOR)
 def export(assessment_id: int, kind: str):

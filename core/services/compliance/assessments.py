@@ -538,3 +538,21 @@ def auditor_file(file_id: int) -> EvidenceFile:
         db.session.commit()
         db.session.refresh(record)
         return record
+
+
+def auditor_compare(assessment_id: int, other_id: int | None):
+    """For an auditor: (later, earlier or None, the institution's other assessments, differences).
+
+    Only assessments of the same institution are compared; another id is ``NotFound``.
+    """
+    with all_institutions("a federation auditor compares two periods of one institution"):
+        later = db.session.scalar(select(Assessment).where(Assessment.id == assessment_id))
+        if later is None:
+            raise NotFound()
+        others = list(db.session.scalars(
+            select(Assessment).where(Assessment.institution_id == later.institution_id,
+                                     Assessment.id != later.id).order_by(Assessment.period_end.desc())))
+        earlier = next((a for a in others if a.id == other_id), None)
+        if other_id is not None and earlier is None:
+            raise NotFound()
+        return later, earlier, others, compare(earlier, later) if earlier else []
