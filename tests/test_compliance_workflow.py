@@ -173,7 +173,7 @@ def test_too_large_upload_is_refused(make_app, staff_a):
     with app.app_context():
         catalogue = load(THREE)
         assessment = new_assessment(staff_a, catalogue)
-        with pytest.raises(ValidationFailed, match="larger than 0.0009765625 MB|larger than"):
+        with pytest.raises(ValidationFailed, match="larger than"):
             _upload(staff_a, assessment, "big.pdf", b"%PDF-" + b"x" * 1024)
 
 
