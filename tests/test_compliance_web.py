@@ -113,6 +113,11 @@ def test_uploads_are_checked_and_served_only_to_the_owner_and_auditors(make_app,
         federation = app.test_client()
         login(federation, auditor)
         assert federation.get(f"/federation/files/{record.id}").data == b"%PDF-1.7 ok"
+        from core.models import AuditEntry
+
+        trail = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "download")
+                                   .execution_options(microfin_all_institutions=True)).all()
+        assert [(e.actor, e.institution_id) for e in trail] == [("aud@fed.test", staff_a.institution_id)]
         assert federation.get(f"/compliance/files/{record.id}").status_code == 403
 
 
