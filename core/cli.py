@@ -221,6 +221,48 @@ def users_add(email, role, institution_slug, name, language, password_stdin):
     click.echo(f"created {user.email} ({user.role})")
 
 
+# --- compliance -----------------------------------------------------------------------------
+
+@main.group()
+def compliance():
+    """Code-of-conduct catalogues (federation)."""
+
+
+@compliance.command("import-catalogue")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def compliance_import(path):
+    """Load a catalogue from a YAML file, or update the one with the same code and version."""
+    from core.services import audit
+    from core.services.compliance.catalogue import CatalogueError, clause_count, import_file
+
+    try:
+        with audit.acting_as("cli"):
+            catalogue = import_file(path)
+    except CatalogueError as error:
+        raise click.ClickException(f"{path} was not loaded; nothing changed:\n  "
+                                   + "\n  ".join(error.problems))
+    click.echo(f"loaded {catalogue.code} {catalogue.version}: {len(catalogue.sections)} sections, "
+               f"{clause_count(catalogue)} clauses")
+
+
+@compliance.command("export-catalogue")
+@click.argument("code")
+@click.argument("version")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def compliance_export(code, version, path):
+    """Write catalogue CODE VERSION to a YAML file in the import format."""
+    from core.services.compliance.catalogue import export_catalogue, find
+
+    catalogue = find(code, version)
+    if catalogue is None:
+        raise click.ClickException(f"no catalogue {code} {version}")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(export_catalogue(catalogue))
+    click.echo(f"wrote {code} {version} to {path}")
+
+
 # --- demo and serving ---------------------------------------------------------------------
 
 @main.command()

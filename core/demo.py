@@ -41,4 +41,14 @@ def load_demo() -> list[tuple[str, str, str | None, str]]:
             accounts.create_user(email=email, name=name, role=role, institution_id=ids.get(slug),
                                  password=password, preferred_language=language)
             created.append((email, role, slug, password))
+        _load_starter_catalogue()
     return created
+
+
+def _load_starter_catalogue() -> None:
+    """The starter code-of-conduct catalogue, unless a version of it is already loaded."""
+    from core.models import Catalogue
+    from core.services.compliance import catalogue
+
+    if db.session.scalar(select(Catalogue.id).limit(1)) is None:
+        catalogue.load_starter()

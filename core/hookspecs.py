@@ -62,3 +62,14 @@ def client_panels(client, user):
     escaped. Check ``user.role`` before showing anything sensitive. A failing implementation is
     logged and its panel left out.
     """
+
+
+@hookspec
+def register_compliance_evidence():
+    """Return ``EvidenceProvider`` entries: automatic evidence for code-of-conduct clauses.
+
+    Each provider names a clause id (and optionally a catalogue code), a title and a function
+    computing an ``Evidence`` from an institution's own data for a period (``EvidenceContext``).
+    Core's providers apply to every institution; a plugin's apply only to the institution(s)
+    the plugin owns. A provider that raises is logged and shown as unavailable.
+    """

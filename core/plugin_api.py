@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import pluggy
 from flask_babel import lazy_gettext as _l
@@ -28,6 +28,9 @@ __all__ = [
     "ClientField",
     "Eligibility",
     "Event",
+    "Evidence",
+    "EvidenceContext",
+    "EvidenceProvider",
     "Institution",
     "LANGUAGES",
     "LoanField",
@@ -733,3 +736,40 @@ class ClientPanel:
     title: Any
     html: Any
     order: int = 100
+
+
+@dataclass(frozen=True)
+class EvidenceContext:
+    """What an automatic evidence provider is asked about: one institution, one period.
+
+    The provider runs with tenant scoping set to ``institution_id``: its queries see only that
+    institution's rows.
+    """
+
+    institution_id: int
+    period_start: Any  # datetime.date, first day included
+    period_end: Any  # datetime.date, last day included
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a provider found: a one-line ``summary`` (in English or translated lazily) and whether
+    it supports the clause (``ok``: True, False, or None when it only informs)."""
+
+    summary: Any
+    ok: bool | None = None
+
+
+@dataclass(frozen=True)
+class EvidenceProvider:
+    """Automatic evidence for a code-of-conduct clause, returned by ``register_compliance_evidence``.
+
+    ``clause`` is the clause id ("5.4"); ``catalogue`` the catalogue code it refers to (None: any
+    catalogue with that clause id); ``compute(context)`` returns an ``Evidence``, computed from the
+    institution's own data for the period.
+    """
+
+    clause: str
+    title: Any
+    compute: Callable[[EvidenceContext], Evidence]
+    catalogue: str | None = None

@@ -32,6 +32,10 @@ def menu_items(user, institution):
                  description=_l("Collective trainings, enrolment and attendance.")),
         MenuItem(_l("Coaching hours"), "coaching.hours", frozenset(INSTITUTION_ROLES), order=40,
                  description=_l("Hours of coaching per coach and per client.")),
+        MenuItem(_l("Code of conduct"), "compliance.index", frozenset({"admin"}), order=70,
+                 description=_l("Self-assess against the code of good conduct.")),
+        MenuItem(_l("Compliance"), "federation.dashboard", frozenset({"auditor"}), order=10,
+                 description=_l("Every institution's self-assessment, score and due dates.")),
     ]
 
 

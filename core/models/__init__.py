@@ -32,3 +32,12 @@ from core.models.coaching import (  # noqa: F401,E402
 )
 from core.models.plugin_fields import ClientFieldValue, LoanFieldValue  # noqa: F401
 from core.models.plugin_settings import PluginSetting  # noqa: F401
+from core.models.compliance import (  # noqa: F401
+    Answer,
+    Assessment,
+    Catalogue,
+    CatalogueSection,
+    Clause,
+    ClauseComment,
+    EvidenceFile,
+)

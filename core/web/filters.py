@@ -23,6 +23,7 @@ ACTION_LABELS = {
     "delete": _l("deleted"),
     "reveal": _l("revealed"),
     "sign-in": _l("signed in"),
+    "download": _l("downloaded"),
 }
 
 
