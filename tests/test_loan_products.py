@@ -218,3 +218,40 @@ def test_declarations_that_crash_or_have_the_wrong_type_refuse_to_start():
 
     with pytest.raises(PluginError, match="fixture.*products\\(\\) must return LoanProduct objects"):
         _start_with(NotProducts())
+
+
+# --- typed parsing of settings and fields -----------------------------------------------------
+
+RATE = Setting("rate", "decimal", texts("Rate", "Rente", "Taux"), default=D("4"), minimum=D("0"), maximum=D("30"))
+TERM = Setting("term", "int", texts("Term", "Looptijd", "Durée"), default=12, minimum=1)
+BASE = Setting("base", "choice", texts("Base", "Basis", "Base"), default="a", choices=("a", "b"))
+FLAG = Setting("flag", "bool", texts("Flag", "Vlag", "Drapeau"), default=False)
+
+
+@pytest.mark.parametrize("setting, raw, expected", [
+    (RATE, "12.5", D("12.5")), (RATE, " 12,50 ", D("12.50")), (RATE, D("7"), D("7")), (RATE, "0", D("0")),
+    (RATE, "30", D("30")), (TERM, "48", 48), (TERM, 48, 48), (BASE, "b", "b"),
+    (FLAG, "y", True), (FLAG, None, False), (FLAG, True, True), (FLAG, "", False),
+])
+def test_settings_parse_typed_values(setting, raw, expected):
+    value = setting.parse(raw)
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize("setting, raw, message", [
+    (RATE, "twelve", "Enter a number, such as 12.5."), (RATE, "NaN", "Enter a number, such as 12.5."),
+    (RATE, "", "Enter a number, such as 12.5."), (RATE, 12.5, "Enter a number, such as 12.5."),
+    (RATE, "30.01", "Enter 30 or less."), (RATE, "-1", "Enter 0 or more."),
+    (TERM, "4.5", "Enter a whole number."), (TERM, True, "Enter a whole number."), (TERM, "0", "Enter 1 or more."),
+    (BASE, "c", "Choose one of the options."), (FLAG, "maybe", "Answer yes or no."),
+])
+def test_settings_refuse_bad_values_with_a_clear_message(app, setting, raw, message):
+    with app.test_request_context(), pytest.raises(ValueError) as refused:
+        setting.parse(raw)
+    with app.test_request_context():
+        assert str(refused.value.args[0]) == message
+
+
+def test_decimal_settings_are_stored_as_exact_text():
+    assert RATE.to_json(D("12.10")) == "12.10" and RATE.parse(RATE.to_json(D("12.10"))) == D("12.10")
+    assert TERM.to_json(12) == 12

@@ -1,4 +1,4 @@
-"""The Brusoc plugin: its institution profile (and, as the product issues land, its rules)."""
+"""The Brusoc plugin: the institution (profile, settings, products and referral rules are in institution.py)."""
 from core.plugin_api import hookimpl
 
 from plugins.brusoc.institution import Brusoc

@@ -1,4 +1,4 @@
-"""Brusoc's profile (../shared/DOMAIN.md)."""
+"""Brusoc's profile, settings, products and referral rules (../shared/DOMAIN.md)."""
 from decimal import Decimal
 
 from core.plugin_api import (Institution, LoanProduct, Office, Region,

@@ -1,10 +1,7 @@
-"""Crédal's profile (../shared/DOMAIN.md)."""
+"""Crédal's profile, settings, products and referral rules (../shared/DOMAIN.md)."""
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
-
-from core.plugin_api import (ClientField, Eligibility, Institution, LoanProduct, Office, ReferralFacts, Region,
-                             Setting, texts)
+from core.plugin_api import ClientField, Institution, LoanProduct, Office, Region, Setting, texts
 
 
 class Credal(Institution):

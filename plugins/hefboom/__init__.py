@@ -1,4 +1,4 @@
-"""The Hefboom plugin: its institution profile (and, as the product issues land, its rules)."""
+"""The Hefboom plugin: the institution (profile, settings, products and referral rules are in institution.py)."""
 from core.plugin_api import hookimpl
 
 from plugins.hefboom.institution import Hefboom

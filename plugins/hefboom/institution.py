@@ -1,4 +1,4 @@
-"""Hefboom's profile (../shared/DOMAIN.md)."""
+"""Hefboom's profile, settings, products and referral rules (../shared/DOMAIN.md)."""
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
