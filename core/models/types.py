@@ -51,3 +51,21 @@ class Money(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return (Decimal(value) / 100).quantize(CENT) if value is not None else None
+
+
+class Percent(TypeDecorator):
+    """A percentage as ``Decimal`` (e.g. ``Decimal("12.13")``), stored exactly as thousandths of a
+    percent in an integer column (SQLite would round ``Numeric`` through float)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("a percentage must not be a float")
+        return int((Decimal(value) * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    def process_result_value(self, value, dialect):
+        return (Decimal(value) / 1000).normalize() if value is not None else None
