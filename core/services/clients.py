@@ -11,7 +11,7 @@ from datetime import date
 from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, union
 from sqlalchemy.orm.exc import StaleDataError
 
 from core import tenancy
@@ -366,19 +366,24 @@ def _prefix(column, key: str):
 
 
 def _search_condition(q: str):
+    """Clients whose name, first name or enterprise starts with ``q``, or whose enterprise or
+    national number is ``q``: a union of index range scans, one per column."""
     digits = "".join(c for c in q if c.isdigit())
     key = search_key(q)
-    conditions = []
+    branches = []
     if digits and len(digits) >= 4 and not any(c.isalpha() for c in q):
-        conditions.append(_prefix(Client.enterprise_number, digits))
+        branches.append(select(Client.id).where(_prefix(Client.enterprise_number, digits)))
         if len(digits) == 11:
-            conditions.append(Client.national_number_hash == identifiers.national_number_hash(digits))
+            branches.append(select(Client.id).where(
+                Client.national_number_hash == identifiers.national_number_hash(digits)))
         if len(digits) == 9:  # an enterprise number typed without its leading 0
-            conditions.append(Client.enterprise_number == "0" + digits)
+            branches.append(select(Client.id).where(Client.enterprise_number == "0" + digits))
     if key:
-        conditions += [_prefix(Client.sort_key, key), _prefix(Client.first_name_key, key),
-                       _prefix(Client.enterprise_key, key)]
-    return or_(*conditions) if conditions else None
+        branches += [select(Client.id).where(_prefix(column, key))
+                     for column in (Client.sort_key, Client.first_name_key, Client.enterprise_key)]
+    if not branches:
+        return None
+    return Client.id.in_(union(*branches) if len(branches) > 1 else branches[0])
 
 
 def _filtered(query, filters: ClientFilters):
