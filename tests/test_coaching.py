@@ -204,3 +204,14 @@ def test_training_form_errors(as_user, staff_a):
               token_from="/coaching/trainings")
     assert ok.status_code == 303
     assert "Marketing" in client.get("/coaching/trainings").get_data(as_text=True)
+
+
+def test_enrolling_in_another_institutions_training_is_refused(as_user, staff_a, staff_b):
+    theirs = make_training(staff_b)
+    mine = make_client(staff_a)
+    client = as_user(staff_a.officer)
+    response = post(client, f"/coaching/clients/{mine.id}/enrol", {"training_id": str(theirs.id)},
+                    token_from=f"/clients/{mine.id}")
+    assert response.status_code == 422
+    assert "Choose a training of your institution." in response.get_data(as_text=True)
+    assert count(staff_b, Enrolment) == 0
