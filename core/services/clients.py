@@ -176,6 +176,12 @@ def _clean_identifiers(data: dict, values: dict, errors: dict) -> None:
         except ValueError:
             errors["national_number"] = _l("This is not a valid national register number "
                                            "(11 digits, e.g. 85.07.30-033.28).")
+        else:
+            encoded = identifiers.birth_date_in(values["national_number"])
+            birth = data.get("birth_date")
+            if encoded and isinstance(birth, date) and encoded != birth:
+                errors["national_number"] = _l("This national number belongs to someone born on "
+                                               "another date than the birth date given.")
 
 
 def _clean_coach(data: dict, values: dict, errors: dict) -> None:
