@@ -241,7 +241,7 @@ def test_national_number_must_match_the_birth_date(app, staff_a):
     from core.services.errors import ValidationFailed
     from tests.clients_data import client_data
 
-    with acting_for(staff_a.institution_id), pytest.raises(ValidationFailed) as failed:
-        clients.create_client(client_data(birth_date=date(1986, 7, 30)), user=staff_a.officer)
-    with app.test_request_context():
+    with app.test_request_context(), acting_for(staff_a.institution_id):
+        with pytest.raises(ValidationFailed) as failed:
+            clients.create_client(client_data(birth_date=date(1986, 7, 30)), user=staff_a.officer)
         assert "born on another date" in str(failed.value.errors["national_number"])
