@@ -74,3 +74,15 @@ def test_export_shows_progress_then_a_download_link(live_server, page):
     link = page.get_by_role("button", name="Download (CSV)")
     link.wait_for()
     assert "The export is ready: 3 clients." in page.locator("#export-progress").inner_text()
+
+
+def test_officer_reveals_the_national_number_in_place(live_server, page):
+    from tests.clients_data import make_client
+
+    staff = make_staff("hefboom")
+    created = make_client(staff)
+    sign_in(page, live_server, staff.officer, language="nl")
+    page.goto(f"{live_server.url}/clients/{created.id}")
+    assert "••.••.••-•••.28" in page.locator("#national-number").inner_text()
+    page.locator("#national-number").get_by_role("button", name="Tonen").click()
+    page.locator("#national-number code", has_text="85.07.30-033.28").wait_for()
