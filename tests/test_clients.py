@@ -417,3 +417,40 @@ def test_another_users_export_is_404(app, staff_a):
     export_url = re.search(r'hx-get="(/clients/exports/\d+)"', started.get_data(as_text=True)).group(1)
     assert coach.get(export_url).status_code == 404
     assert coach.get(export_url + "/download").status_code == 404
+
+
+def test_search_never_finds_another_institutions_clients_and_pages_in_name_order(as_user, staff_a, staff_b,
+                                                                                 monkeypatch):
+    make_client(staff_b, first_name="Theirs", last_name="Peeters", enterprise_name="Peeters BV",
+                national_number=national_number(date(1980, 2, 2)), birth_date=date(1980, 2, 2))
+    for first in ("Anna", "Bert", "Carl", "Dirk"):
+        make_client(staff_a, first_name=first, last_name="Peeters", national_number="", enterprise_name=None)
+    make_client(staff_a, first_name="Peter", last_name="Aerts", national_number="", enterprise_name=None)
+    client = as_user(staff_a.officer)
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    names = lambda body: re.findall(r'/clients/\d+">([^<]+)</a>', body)
+    first = client.get("/clients/?q=pee").get_data(as_text=True)
+    assert names(first) == ["Peeters, Anna", "Peeters, Bert"]
+    cursor = re.search(r'after=([^&"]+)', first).group(1)
+    second = client.get(f"/clients/?q=pee&after={cursor}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert names(second) == ["Peeters, Carl", "Peeters, Dirk"]
+    everything = client.get("/clients/?q=pe").get_data(as_text=True)
+    assert names(everything) == ["Aerts, Peter", "Peeters, Anna"]
+    assert "Theirs" not in client.get(f"/clients/?q={national_number(date(1980, 2, 2))}").get_data(as_text=True)
+    with acting_for(staff_a.institution_id):
+        assert service.list_clients(service.ClientFilters(q="theirs"))[0] == []
+
+
+def test_exports_older_than_a_day_are_removed_when_the_user_starts_another(app, staff_a):
+    from core.models import ClientExport, ClientExportChunk
+    from core.models.types import utcnow
+
+    make_client(staff_a)
+    with acting_for(staff_a.institution_id):
+        old = service.start_export(service.ClientFilters(), "csv", user=staff_a.officer)
+        service.step_export(old.id, user=staff_a.officer)
+        db.session.execute(ClientExport.__table__.update().values(created_at=utcnow() - timedelta(days=2)))
+        db.session.commit()
+        fresh = service.start_export(service.ClientFilters(), "csv", user=staff_a.officer)
+        assert [e.id for e in db.session.scalars(select(ClientExport))] == [fresh.id]
+        assert db.session.scalar(select(func.count()).select_from(ClientExportChunk)) == 0

@@ -204,3 +204,44 @@ def test_training_form_errors(as_user, staff_a):
               token_from="/coaching/trainings")
     assert ok.status_code == 303
     assert "Marketing" in client.get("/coaching/trainings").get_data(as_text=True)
+
+
+def test_enrolling_in_another_institutions_training_is_refused(as_user, staff_a, staff_b):
+    theirs = make_training(staff_b)
+    mine = make_client(staff_a)
+    client = as_user(staff_a.officer)
+    response = post(client, f"/coaching/clients/{mine.id}/enrol", {"training_id": str(theirs.id)},
+                    token_from=f"/clients/{mine.id}")
+    assert response.status_code == 422
+    assert "Choose a training of your institution." in response.get_data(as_text=True)
+    assert count(staff_b, Enrolment) == 0
+
+
+def test_agreed_actions_are_listed_and_toggled_on_the_client_page(as_user, staff_a):
+    created = make_client(staff_a)
+    make_session(staff_a, created, actions=[coaching.ActionInput("Register at the KBO", date(2020, 1, 1))])
+    client = as_user(staff_a.coach)
+    page = f"/clients/{created.id}"
+    body = client.get(page).get_data(as_text=True)
+    assert "Register at the KBO" in body and "overdue" in body
+    action_id = re.search(r'/coaching/actions/(\d+)/done', body).group(1)
+    back = post(client, f"/coaching/actions/{action_id}/done", {"done": "1", "next": page + "#coaching"},
+                token_from=page)
+    assert back.headers["Location"] == page + "#coaching"
+    assert "Reopen" in client.get(page).get_data(as_text=True)
+    away = post(client, f"/coaching/actions/{action_id}/done", {"done": "0", "next": "https://evil.example/"},
+                token_from=page)
+    assert away.headers["Location"] == "/"
+
+
+def test_national_number_must_match_the_birth_date(app, staff_a):
+    import pytest
+
+    from core.services import clients
+    from core.services.errors import ValidationFailed
+    from tests.clients_data import client_data
+
+    with app.test_request_context(), acting_for(staff_a.institution_id):
+        with pytest.raises(ValidationFailed) as failed:
+            clients.create_client(client_data(birth_date=date(1986, 7, 30)), user=staff_a.officer)
+        assert "born on another date" in str(failed.value.errors["national_number"])

@@ -38,8 +38,9 @@ class Client(Audited, TenantOwned, db.Model):
     __audit_ignore__ = frozenset({"created_at", "sort_key", "first_name_key", "enterprise_key"})
     __table_args__ = (
         Index("ix_clients_list", "institution_id", "sort_key", "id"),
-        Index("ix_clients_first_name", "institution_id", "first_name_key"),
-        Index("ix_clients_enterprise", "institution_id", "enterprise_key"),
+        # the sort key rides along so a search branch yields (id, sort key) from the index alone
+        Index("ix_clients_first_name", "institution_id", "first_name_key", "sort_key"),
+        Index("ix_clients_enterprise", "institution_id", "enterprise_key", "sort_key"),
         Index("ix_clients_nn_hash", "institution_id", "national_number_hash"),
         Index("ix_clients_enterprise_number", "institution_id", "enterprise_number"),
     )

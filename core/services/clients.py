@@ -11,7 +11,7 @@ from datetime import date
 from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, union
 from sqlalchemy.orm.exc import StaleDataError
 
 from core import tenancy
@@ -176,6 +176,12 @@ def _clean_identifiers(data: dict, values: dict, errors: dict) -> None:
         except ValueError:
             errors["national_number"] = _l("This is not a valid national register number "
                                            "(11 digits, e.g. 85.07.30-033.28).")
+        else:
+            encoded = identifiers.birth_date_in(values["national_number"])
+            birth = data.get("birth_date")
+            if encoded and isinstance(birth, date) and encoded != birth:
+                errors["national_number"] = _l("This national number belongs to someone born on "
+                                               "another date than the birth date given.")
 
 
 def _clean_coach(data: dict, values: dict, errors: dict) -> None:
@@ -360,12 +366,15 @@ class ClientFilters:
 
 
 def _prefix(column, key: str):
-    """``column`` starts with ``key``: a range the (collation C / SQLite) index can use."""
+    """``column`` starts with ``key``: a range the index can use, plus ``LIKE`` so the answer
+    stays exact under any database collation (keys hold only lowercase letters, digits, spaces)."""
     upper = key[:-1] + chr(ord(key[-1]) + 1)
-    return and_(column >= key, column < upper)
+    return and_(column >= key, column < upper, column.startswith(key, autoescape=True))
 
 
-def _search_condition(q: str):
+def _search_conditions(q: str) -> list:
+    """One condition per indexed column a search can match: the beginning of the last name,
+    first name or enterprise name; an enterprise number; a whole national number."""
     digits = "".join(c for c in q if c.isdigit())
     key = search_key(q)
     conditions = []
@@ -376,22 +385,48 @@ def _search_condition(q: str):
         if len(digits) == 9:  # an enterprise number typed without its leading 0
             conditions.append(Client.enterprise_number == "0" + digits)
     if key:
-        conditions += [_prefix(Client.sort_key, key), _prefix(Client.first_name_key, key),
-                       _prefix(Client.enterprise_key, key)]
-    return or_(*conditions) if conditions else None
+        conditions += [_prefix(column, key)
+                       for column in (Client.sort_key, Client.first_name_key, Client.enterprise_key)]
+    return conditions
 
 
-def _filtered(query, filters: ClientFilters):
+def _narrowed(query, filters: ClientFilters):
     for column, value in ((Client.stage, filters.stage), (Client.sector, filters.sector),
                           (Client.region, filters.region), (Client.status, filters.status),
                           (Client.coach_id, filters.coach_id)):
         if value:
             query = query.where(column == value)
-    if filters.q:
-        condition = _search_condition(filters.q)
-        if condition is not None:
-            query = query.where(condition)
     return query
+
+
+def _filtered(query, filters: ClientFilters):
+    """``query`` restricted to the filters and the search (a union of index range scans)."""
+    query = _narrowed(query, filters)
+    if filters.q:
+        branches = [select(Client.id).where(c) for c in _search_conditions(filters.q)]
+        if branches:
+            query = query.where(Client.id.in_(union(*branches) if len(branches) > 1 else branches[0]))
+    return query
+
+
+def _searched_page(filters: ClientFilters, position, limit: int) -> list[Client]:
+    """A search page: each indexed column gives its matches (id, sort key), the union is cut to
+    one page in name order, and only that page's clients are loaded."""
+    branches = [_narrowed(select(Client.id, Client.sort_key), filters).where(c)
+                for c in _search_conditions(filters.q)]
+    if not branches:
+        return []
+    matches = (union(*branches) if len(branches) > 1 else branches[0]).subquery()
+    page = select(matches.c.id).order_by(matches.c.sort_key, matches.c.id).limit(limit)
+    if position:
+        ident, key = position
+        page = page.where(or_(matches.c.sort_key > key,
+                              and_(matches.c.sort_key == key, matches.c.id > ident)))
+    ids = list(db.session.scalars(page))
+    if not ids:
+        return []
+    rows = db.session.scalars(select(Client).where(Client.id.in_(ids)))
+    return sorted(rows, key=lambda c: (c.sort_key, c.id))
 
 
 def encode_cursor(client: Client) -> str:
@@ -409,12 +444,16 @@ def list_clients(filters: ClientFilters, after: str | None = None,
                  limit: int | None = None) -> tuple[list[Client], str | None]:
     """A page of clients in name order and the cursor of the next page (None on the last)."""
     limit = limit or PAGE_SIZE
-    query = _filtered(select(Client), filters).order_by(Client.sort_key, Client.id).limit(limit + 1)
     position = _decode_cursor(after)
-    if position:
-        ident, key = position
-        query = query.where(or_(Client.sort_key > key, and_(Client.sort_key == key, Client.id > ident)))
-    rows = list(db.session.scalars(query))
+    if filters.q and _search_conditions(filters.q):
+        rows = _searched_page(filters, position, limit + 1)
+    else:
+        query = _narrowed(select(Client), filters).order_by(Client.sort_key, Client.id).limit(limit + 1)
+        if position:
+            ident, key = position
+            query = query.where(or_(Client.sort_key > key,
+                                    and_(Client.sort_key == key, Client.id > ident)))
+        rows = list(db.session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1]) if more and rows else None)
@@ -495,12 +534,28 @@ def start_export(filters: ClientFilters, fmt: str, *, user) -> ClientExport:
     """Begin an export of the filtered list (``csv`` or ``xlsx``); ``step_export`` builds it."""
     if fmt not in ("csv", "xlsx"):
         raise ValidationFailed({"format": _l("Choose CSV or XLSX.")})
+    _forget_old_exports(user)
     total = db.session.scalar(_filtered(select(func.count()).select_from(Client), filters))
     job = ClientExport(user_id=user.id, format=fmt, filters={**filters.as_args()}, total=total or 0,
                        done=0, status="running" if total else "done")
     db.session.add(job)
     db.session.commit()
     return job
+
+
+EXPORT_KEPT_HOURS = 24
+
+
+def _forget_old_exports(user) -> None:
+    """Exports are kept a day for their download, then removed when the user starts another."""
+    from datetime import timedelta
+
+    old = list(db.session.scalars(select(ClientExport.id).where(
+        ClientExport.user_id == user.id,
+        ClientExport.created_at < utcnow() - timedelta(hours=EXPORT_KEPT_HOURS))))
+    if old:
+        db.session.execute(delete(ClientExportChunk).where(ClientExportChunk.export_id.in_(old)))
+        db.session.execute(delete(ClientExport).where(ClientExport.id.in_(old)))
 
 
 def get_export(export_id: int, *, user) -> ClientExport:
@@ -578,9 +633,3 @@ def export_file(export_id: int, *, user) -> tuple[bytes, str, str]:
     mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return buffer.getvalue(), mimetype, name
 
-
-def delete_export(export_id: int, *, user) -> None:
-    job = get_export(export_id, user=user)
-    db.session.execute(delete(ClientExportChunk).where(ClientExportChunk.export_id == job.id))
-    db.session.delete(job)
-    db.session.commit()

@@ -156,6 +156,14 @@ def sessions_of(client_id: int) -> list[CoachingSession]:
                                    .order_by(CoachingSession.held_on.desc(), CoachingSession.id.desc())))
 
 
+def actions_of(client_id: int) -> list[AgreedAction]:
+    """The client's agreed actions: open ones first, by due date."""
+    actions = db.session.scalars(
+        select(AgreedAction).join(CoachingSession, AgreedAction.session_id == CoachingSession.id)
+        .where(CoachingSession.client_id == client_id).order_by(AgreedAction.due_on).limit(200))
+    return sorted(actions, key=lambda a: (a.done, a.due_on))
+
+
 def set_action_done(action_id: int, done: bool) -> AgreedAction:
     """Mark an agreed action done or not done."""
     action = tenancy.get(AgreedAction, action_id)

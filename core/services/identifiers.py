@@ -28,6 +28,17 @@ def clean_national_number(value: str) -> str:
             raise ValueError(str(exc)) from exc
 
 
+def birth_date_in(number: str):
+    """The birth date a (clean) national or BIS number encodes, or None when it holds none."""
+    for module in (nn, bis):
+        try:
+            module.validate(number)
+            return module.get_birth_date(number)
+        except (ValidationError, ValueError):
+            continue
+    return None
+
+
 def clean_enterprise_number(value: str) -> str:
     """The 10 digits of a valid KBO/BCE enterprise number; ``ValueError`` otherwise."""
     try:

@@ -2,6 +2,8 @@
 with its timeline, notes, consents and plugin panels; the national number reveal; exports."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -168,6 +170,7 @@ def _show_context(client) -> dict:
                 enrol_form=enrol_form, panels=_panels(client), panel_html=panel_html,
                 sensitive=service.may_see_sensitive(current_user),
                 enrolments=coaching.trainings_of(client.id), coaching_errors=[],
+                actions=coaching.actions_of(client.id), today=date.today(),
                 country_name=dict(service.countries(str(get_locale() or "en"))),
                 format_iban=identifiers.format_iban,
                 format_enterprise_number=identifiers.format_enterprise_number)

@@ -120,7 +120,10 @@ def action_done(action_id: int):
         service.set_action_done(action_id, request.form.get("done") == "1")
     except NotFound:
         abort(404)
-    return redirect(request.form.get("next") or url_for("coaching.agenda"), 303)
+    from core.web.auth import _safe_next
+
+    target = request.form.get("next")
+    return redirect(_safe_next(target) if target else url_for("coaching.agenda"), 303)
 
 
 @bp.route("/agenda")

@@ -106,9 +106,9 @@ def upgrade():
     )
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_clients_coach_id'), ['coach_id'], unique=False)
-        batch_op.create_index('ix_clients_enterprise', ['institution_id', 'enterprise_key'], unique=False)
+        batch_op.create_index('ix_clients_enterprise', ['institution_id', 'enterprise_key', 'sort_key'], unique=False)
         batch_op.create_index('ix_clients_enterprise_number', ['institution_id', 'enterprise_number'], unique=False)
-        batch_op.create_index('ix_clients_first_name', ['institution_id', 'first_name_key'], unique=False)
+        batch_op.create_index('ix_clients_first_name', ['institution_id', 'first_name_key', 'sort_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_clients_institution_id'), ['institution_id'], unique=False)
         batch_op.create_index('ix_clients_list', ['institution_id', 'sort_key', 'id'], unique=False)
         batch_op.create_index('ix_clients_nn_hash', ['institution_id', 'national_number_hash'], unique=False)
