@@ -108,6 +108,7 @@ def test_only_the_offered_institution_sees_the_applicant(app, client, bank, as_u
     assert "Sofie" not in other.get("/referrals/").get_data(as_text=True)
     assert other.get(f"/referrals/{offer.id}").status_code == 404
     assert post(other, f"/referrals/{offer.id}/accept").status_code == 404
+    assert other.get(f"/clients/new?referral_offer={offer.id}").status_code == 404
     with acting_for(staff_a.institution_id):
         assert referrals.inbox() == []
 
@@ -132,3 +133,46 @@ def test_funnel_for_the_federation_has_no_personal_data(app, client, bank, as_us
 
 def test_funnel_is_for_federation_staff_only(app, as_user, staff_a):
     assert as_user(staff_a.admin).get("/federation/referrals/").status_code == 403
+
+
+def test_accept_links_the_existing_client_and_records_the_sharing_consent(app, client, bank, as_user, staff_b):
+    from datetime import date as day
+
+    from core.models.people import Consent
+    from tests.clients_data import make_client, national_number
+
+    existing = make_client(staff_b, first_name="Sofie", last_name="Peeters", birth_date=day(1990, 4, 12),
+                           postal_code="9000", national_number=national_number(day(1990, 4, 12), 1))
+    _, token = bank
+    created = send(client, token, body()).get_json()
+    offer = _offer_of(created["id"])[0]
+    post(as_user(staff_b.officer), f"/referrals/{offer.id}/accept")
+    db.session.expire_all()
+    linked = _offer_of(created["id"])[0]
+    assert linked.client_id == existing.id
+    with all_institutions("test"):
+        kinds = db.session.scalars(select(Consent.kind).where(Consent.client_id == existing.id)).all()
+    assert "referral_sharing" in kinds
+
+
+def test_create_the_client_file_from_the_referral(app, client, bank, as_user, staff_b):
+    from tests.clients_data import client_data
+
+    _, token = bank
+    created = send(client, token, body()).get_json()
+    offer = _offer_of(created["id"])[0]
+    officer = as_user(staff_b.officer)
+    post(officer, f"/referrals/{offer.id}/accept")
+    form = officer.get(f"/clients/new?referral_offer={offer.id}").get_data(as_text=True)
+    assert 'value="Sofie"' in form and 'value="sofie@example.be"' in form and "From a referral by Bank Alpha" in form
+    data = client_data(first_name="Sofie", last_name="Peeters", birth_date="1990-04-12", postal_code="9000",
+                       email="sofie@example.be", national_number="", country_of_birth="BE",
+                       enterprise_start_date="", coach_id="", household_size="2", disability="")
+    data = {k: v for k, v in data.items() if v not in (None, False)}
+    saved = post(officer, "/clients/new", {**data, "referral_offer": offer.id},
+                 token_from=f"/clients/new?referral_offer={offer.id}")
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    assert _offer_of(created["id"])[0].client_id is not None
+    # Another institution cannot use the offer id to prefill a form.
+    assert as_user(staff_b.officer).get("/clients/new?referral_offer=999999").status_code == 404

@@ -295,15 +295,19 @@ def _refuse_unless(found: ReferralOffer, *states: str) -> None:
         raise ValidationFailed({"": _l("This referral is no longer waiting for that step.")})
 
 
-def accept(offer_id: int, *, notes: str | None = None) -> ReferralOffer:
-    """The institution takes the case."""
+def accept(offer_id: int, *, notes: str | None = None, user=None) -> ReferralOffer:
+    """The institution takes the case; an existing client file of the applicant is linked."""
     found = offer(offer_id)
     _refuse_unless(found, "open")
     found.state, found.answered_at, found.notes = "accepted", utcnow(), notes
     referral = found.referral
     referral.status, referral.accepted_at = ACCEPTED, utcnow()
     _changed(referral, "referral.accepted")
-    db.session.commit()
+    existing = matching_client(found)
+    if existing is not None and user is not None:
+        link_client(found.id, existing.id, user=user)  # commits with the acceptance
+    else:
+        db.session.commit()
     return found
 
 
@@ -385,3 +389,55 @@ def is_closed(referral: Referral) -> bool:
 
 __all__ = ["receive", "withdraw", "accept", "decline", "record_contact", "record_outcome",
            "expire_overdue", "inbox", "public_view", "list_for_referrer", "for_referrer"]
+
+
+# --- the referral becomes (or joins) a client file -------------------------------------------
+
+_CONSENT_METHOD = {"written": "paper", "electronic": "online", "verbal_recorded": "phone"}
+
+
+def matching_client(found: ReferralOffer):
+    """The institution's existing client for this applicant (national number, or name and
+    birth date), or None."""
+    from core.models.people import Client
+    from core.services.clients import search_key
+
+    referral = found.referral
+    conditions = []
+    if referral.national_number_hash:
+        conditions.append(Client.national_number_hash == referral.national_number_hash)
+    if referral.applicant_last_name and referral.applicant_birth_date:
+        name_key = search_key(f"{referral.applicant_last_name} {referral.applicant_first_name}")[:220]
+        conditions.append(and_(Client.sort_key == name_key, Client.birth_date == referral.applicant_birth_date))
+    if not conditions:
+        return None
+    return db.session.scalar(select(Client).where(or_(*conditions)).order_by(Client.id).limit(1))
+
+
+def client_prefill(found: ReferralOffer) -> dict:
+    """The consented data of the referral as client-form values (the officer completes the rest)."""
+    referral = found.referral
+    language = referral.language if referral.language in ("nl", "fr", "en") else None
+    sector = {"retail": "local_retail"}.get(referral.sector, referral.sector)
+    return {key: value for key, value in {
+        "first_name": referral.applicant_first_name, "last_name": referral.applicant_last_name,
+        "birth_date": referral.applicant_birth_date, "email": referral.applicant_email,
+        "phone": referral.applicant_phone, "postal_code": referral.postal_code,
+        "preferred_language": language, "sector": sector, "stage": referral.stage,
+        "enterprise_number": referral.enterprise_number,
+    }.items() if value is not None}
+
+
+def link_client(offer_id: int, client_id: int, *, user) -> ReferralOffer:
+    """Attach the referral to the institution's client file and record the sharing consent."""
+    from core.services import clients
+
+    found = offer(offer_id)
+    _refuse_unless(found, "accepted")
+    client = clients.get_client(client_id)
+    found.client_id = client.id
+    referral = found.referral
+    db.session.flush()
+    clients.record_consent(client.id, kind="referral_sharing", given_on=referral.consent_given_at.date(),
+                           method=_CONSENT_METHOD.get(referral.consent_method, "online"), user=user)
+    return found

@@ -87,29 +87,54 @@ def index():
 
 # --- intake and edit ----------------------------------------------------------------------------
 
+def _referral_offer():
+    """The referral offer a new client file is created from (``?referral_offer=``), if any."""
+    from core.services import referrals
+    from core.services.errors import NotFound
+
+    raw = request.values.get("referral_offer", "")
+    if not raw:
+        return None
+    try:
+        found = referrals.offer(int(raw))
+    except (ValueError, NotFound):
+        abort(404)
+    if found.state != "accepted" or found.client_id is not None:
+        abort(404)
+    return found
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def new():
+    from core.services import referrals
+
     form = ClientForm()
     _fill_choices(form)
+    offer = _referral_offer()
+    page = {"form": form, "client": None, "duplicates": [], "referral_offer": offer}
     if request.method == "GET":
         form.preferred_language.data = str(get_locale() or "fr")
-        return render("clients/form.html", form=form, client=None, duplicates=[])
+        if offer is not None:
+            form.process(data=referrals.client_prefill(offer))
+            _fill_choices(form)
+        return render("clients/form.html", **page)
     parsed = form.validate_on_submit()
     data = _form_data(form)
     if not parsed:
         attach_errors(form, service.check_client(data, user=current_user))
-        return render("clients/form.html", form=form, client=None, duplicates=[], status=422)
+        return render("clients/form.html", **page, status=422)
     try:
         client = service.create_client(data, user=current_user,
                                        confirm_duplicate=form.confirm_duplicate.data == "yes")
     except ValidationFailed as failed:
         attach_errors(form, failed.errors)
-        return render("clients/form.html", form=form, client=None, duplicates=[], status=422)
+        return render("clients/form.html", **page, status=422)
     except service.DuplicateFound as found:
         form.confirm_duplicate.data = "yes"
-        return render("clients/form.html", form=form, client=None, duplicates=found.matches,
-                      status=409)
+        return render("clients/form.html", **{**page, "duplicates": found.matches}, status=409)
+    if offer is not None:
+        referrals.link_client(offer.id, client.id, user=current_user)
     return redirect(url_for("clients.show", client_id=client.id), 303)
 
 

@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from core.models import ROLE_ADMIN, ROLE_AUDITOR, ROLE_COACH, ROLE_OFFICER, ROLE_OPERATOR
 from core.services import referral_funnel, referrals
@@ -67,7 +68,8 @@ def _date_field(name: str) -> date | None:
 @bp.route("/<int:offer_id>/accept", methods=["POST"])
 @roles_required(*DECIDERS)
 def accept(offer_id: int):
-    return _act(offer_id, lambda: referrals.accept(offer_id, notes=request.form.get("notes") or None),
+    return _act(offer_id, lambda: referrals.accept(offer_id, notes=request.form.get("notes") or None,
+                                                   user=current_user),
                 _("You took this referral. Contact the applicant before the deadline."))
 
 
