@@ -27,27 +27,15 @@ def _env_list(name: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-def secret_key(instance_path: Path) -> str:
-    """The secret key: ``MICROFIN_SECRET_KEY``, or one generated once and kept in the instance folder."""
-    configured = _env("SECRET_KEY")
+def _instance_secret(instance_path: Path, env_name: str, file_name: str) -> str:
+    """``MICROFIN_<env_name>``, or a random key generated once into the instance folder (mode 600).
+
+    Several workers may start at once: the first creates the file, the others read it.
+    """
+    configured = _env(env_name)
     if configured:
         return configured
-    key_file = instance_path / "secret_key"
-    if not key_file.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return key_file.read_text().strip()
-
-
-def data_key(instance_path: Path) -> str:
-    """The key protecting personal identifiers (national numbers): ``MICROFIN_DATA_KEY``, or one
-    generated once and kept in the instance folder. Losing it makes stored numbers unreadable."""
-    configured = _env("DATA_KEY")
-    if configured:
-        return configured
-    key_file = instance_path / "data_key"
+    key_file = instance_path / file_name
     if not key_file.exists():
         instance_path.mkdir(parents=True, exist_ok=True)
         try:
@@ -57,6 +45,17 @@ def data_key(instance_path: Path) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
     return key_file.read_text().strip()
+
+
+def secret_key(instance_path: Path) -> str:
+    """The key that signs sessions and CSRF tokens (``MICROFIN_SECRET_KEY`` or generated)."""
+    return _instance_secret(instance_path, "SECRET_KEY", "secret_key")
+
+
+def data_key(instance_path: Path) -> str:
+    """The key protecting personal identifiers (national numbers): ``MICROFIN_DATA_KEY``, or one
+    generated once and kept in the instance folder. Losing it makes stored numbers unreadable."""
+    return _instance_secret(instance_path, "DATA_KEY", "data_key")
 
 
 def settings_from_env(instance_path: Path, overrides: dict) -> dict:

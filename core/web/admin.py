@@ -11,7 +11,7 @@ from core.models import ROLE_ADMIN
 from core.services import accounts, audit
 from core.services.errors import NotFound, ValidationFailed
 from core.web.access import roles_required
-from core.web.forms import InviteForm
+from core.web.forms import InviteForm, attach_errors
 from core.web.rendering import render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -37,7 +37,7 @@ def invite():
                 admin=current_user, email=form.email.data, name=form.name.data,
                 role=form.role.data, preferred_language=form.preferred_language.data)
         except ValidationFailed as failed:
-            _attach_errors(form, failed.errors)
+            attach_errors(form, failed.errors)
         else:
             link = url_for("auth.invitation", token=invitation.token, _external=True)
             flash(_("Invitation created for %(email)s.", email=invitation.user.email), "success")
@@ -47,13 +47,6 @@ def invite():
                   invitation_link=link, status=status)
 
 
-def _attach_errors(form, errors: dict) -> None:
-    for field_name, message in errors.items():
-        field = getattr(form, field_name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])

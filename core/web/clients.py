@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from core.models import INSTITUTION_ROLES
 from core.plugins import call_contained
+from core.web.forms import attach_errors
 from core.services import clients as service
 from core.services import coaching, identifiers, timeline
 from core.services.errors import NotFound, ValidationFailed
@@ -42,15 +43,6 @@ def _labels():
                 sensitive=current_user.is_authenticated and service.may_see_sensitive(current_user))
 
 
-def attach_errors(form, errors: dict) -> None:
-    """Put service errors next to their fields (``""`` and unknown names: on the form)."""
-    for name, message in errors.items():
-        field = form[name] if name and name in form else None
-        if field is not None:
-            if message not in field.errors:
-                field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 def _client_or_404(client_id: int):

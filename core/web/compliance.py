@@ -14,7 +14,8 @@ from core.models import ROLE_ADMIN, EvidenceFile
 from core.services.compliance import assessments, catalogue, evidence
 from core.services.errors import NotFound, ValidationFailed
 from core.web.access import roles_required
-from core.web.compliance_shared import attach_errors, export_response, language
+from core.web.compliance_shared import export_response, language
+from core.web.forms import attach_errors
 from core.web.forms_compliance import AnswerForm, CommentForm, NewAssessmentForm, UploadForm
 from core.web.rendering import is_partial, render
 

@@ -12,14 +12,6 @@ def language() -> str:
     return select_locale()
 
 
-def attach_errors(form, errors: dict) -> None:
-    """Put service errors next to their fields ("" or unknown fields: at the top of the form)."""
-    for field_name, message in errors.items():
-        field = getattr(form, field_name, None) if field_name else None
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 def export_response(report, kind: str):

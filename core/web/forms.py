@@ -32,3 +32,14 @@ class SetPasswordForm(FlaskForm):
                              validators=[DataRequired(_l("Choose a password."))])
     confirm = PasswordField(_l("Repeat the password"),
                             validators=[EqualTo("password", _l("The two passwords differ."))])
+
+
+def attach_errors(form: FlaskForm, errors: dict) -> None:
+    """Put a service's ``ValidationFailed`` errors next to their fields ("" or an unknown name:
+    at the top of the form), without repeating a message the field already shows."""
+    for name, message in errors.items():
+        field = form._fields.get(name) if name else None
+        if field is None:
+            form.form_errors.append(message)
+        elif message not in field.errors:
+            field.errors = [*field.errors, message]

@@ -9,7 +9,8 @@ from core.services import plugin_settings
 from core.services.errors import ValidationFailed
 from core.web.access import roles_required
 from core.web.rendering import render
-from core.web.typed_forms import attach_errors, current_language, form_for, raw_values
+from core.web.forms import attach_errors
+from core.web.typed_forms import current_language, form_for, raw_values
 
 bp = Blueprint("settings", __name__, url_prefix="/admin/settings")
 

@@ -49,12 +49,3 @@ def raw_values(form: FlaskForm) -> dict[str, Any]:
     """What the user entered, by declaration key (without the CSRF token)."""
     return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
 
-
-def attach_errors(form: FlaskForm, errors: dict[str, str]) -> None:
-    """Put a service's ``ValidationFailed`` errors next to their fields ("" on the whole form)."""
-    for key, message in errors.items():
-        field = form._fields.get(key) if key else None
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
