@@ -42,7 +42,12 @@ def test_routing_is_deterministic(client, bank, postal_code, language, expected)
     _, token = bank
     answer = send(client, token, body(**{"applicant.postal_code": postal_code,
                                          "applicant.language": language})).get_json()
-    if expected is None:
+    from core.plugins import state
+
+    if expected is None and "example" in state().institutions:
+        # CI installs examples/microfin-example: a lender for the German-speaking area.
+        assert answer["institution"]["slug"] == "example"
+    elif expected is None:
         assert answer["status"] == "no_match" and answer["institution"] is None
     else:
         assert answer["institution"]["slug"] == expected, answer
