@@ -42,6 +42,7 @@ def load_demo() -> list[tuple[str, str, str | None, str]]:
                                  password=password, preferred_language=language)
             created.append((email, role, slug, password))
         _load_starter_catalogue()
+    _load_sample_files()
     return created
 
 
@@ -52,3 +53,85 @@ def _load_starter_catalogue() -> None:
 
     if db.session.scalar(select(Catalogue.id).limit(1)) is None:
         catalogue.load_starter()
+
+
+# --- sample client files and referrals (idempotent: only where an institution has none) ---------
+
+SAMPLE_PEOPLE = (
+    # first name, last name, birth date, gender, education, employment, sector, stage
+    ("Amina", "El Idrissi", "1988-03-14", "female", "lower_secondary", "job_seeker", "horeca", "project"),
+    ("Pieter", "Claes", "1999-11-02", "male", "upper_secondary", "employed", "transport", "starter"),
+    ("Fatou", "Diallo", "1979-06-21", "female", "higher", "self_employed", "care", "established"),
+    ("Luca", "Romano", "2001-01-30", "male", "primary", "job_seeker", "construction", "project"),
+    ("Sarah", "Dubois", "1993-08-08", "female", "upper_secondary", "inactive", "local_retail", "starter"),
+    ("Mehmet", "Yilmaz", "1985-04-17", "male", "lower_secondary", "job_seeker", "services", "established"),
+)
+SAMPLE_POSTAL_CODES = {"microstart": ("1070", "9000", "4000", "2000", "6000", "1000"),
+                       "credal": ("1348", "5000", "6000", "1000", "1348", "5000"),
+                       "hefboom": ("9000", "2000", "3000", "8000", "9000", "3500"),
+                       "brusoc": ("1000", "1030", "1060", "1080", "1210", "1070")}
+
+
+def _load_sample_files() -> None:
+    """A handful of clients with coaching per institution, and a demo bank's referrals."""
+    from datetime import date, timedelta
+
+    from core.models.people import Client
+    from core.services import clients, coaching
+    from core.tenancy import acting_for
+
+    for institution in enabled_institutions():
+        codes = SAMPLE_POSTAL_CODES.get(institution.slug)
+        if codes is None:
+            continue
+        with acting_for(institution.id), audit.acting_as("demo"):
+            if db.session.scalar(select(Client.id).limit(1)) is not None:
+                continue
+            officer = db.session.scalar(select(User).where(User.role == "officer"))
+            coach = db.session.scalar(select(User).where(User.role == "coach"))
+            if officer is None or coach is None:
+                continue
+            language = LANGUAGE_OF.get(institution.slug, "fr")
+            for (first, last, born, gender, education, employment, sector, stage), code in zip(SAMPLE_PEOPLE, codes):
+                client = clients.create_client({
+                    "first_name": first, "last_name": last, "birth_date": date.fromisoformat(born),
+                    "gender": gender, "postal_code": code, "preferred_language": language,
+                    "education_level": education, "employment_status": employment, "sector": sector,
+                    "stage": stage, "enterprise_name": f"{first}'s {sector.replace('_', ' ')}",
+                    "coach_id": coach.id, "country_of_birth": "BE" if last in ("Claes", "Dubois") else None,
+                }, user=officer, confirm_duplicate=True)
+                coaching.add_session(client.id, coach_id=coach.id, held_on=date.today() - timedelta(days=7),
+                                     duration_minutes=90, channel="in_person", topics="Business plan",
+                                     actions=[coaching.ActionInput("Collect three supplier quotes",
+                                                                   date.today() + timedelta(days=14))])
+            coaching.create_training(title="Bookkeeping basics", starts_on=date.today() + timedelta(days=21),
+                                     ends_on=date.today() + timedelta(days=21), place=institution.name("fr"),
+                                     capacity=12)
+    _load_sample_referrals()
+
+
+def _load_sample_referrals() -> None:
+    from datetime import date, timedelta
+
+    from core.api.schemas import ReferralIn
+    from core.models.referrals import Referrer
+    from core.services import referrals, referrers
+
+    if db.session.scalar(select(Referrer.id).where(Referrer.name == "Demo Bank")) is not None:
+        return
+    issued = referrers.add_referrer(name="Demo Bank", kind="bank")
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    samples = (("DEMO-1", "Lotte", "Janssens", "9000", "nl", "12000.00", "horeca", "starter"),
+               ("DEMO-2", "Karim", "Benali", "1080", "fr", "8000.00", "services", "project"),
+               ("DEMO-3", "Julie", "Lambert", "5000", "fr", "20000.00", "retail", "established"))
+    for reference, first, last, code, language, amount, sector, stage in samples:
+        referrals.receive(issued.referrer, ReferralIn.model_validate({
+            "external_reference": reference,
+            "consent": {"given_at": f"{yesterday}T10:00:00+01:00", "method": "written",
+                        "scope": ["share_with_mfi", "contact"]},
+            "applicant": {"first_name": first, "last_name": last, "birth_date": "1990-05-05",
+                          "email": f"{first.lower()}@example.be", "phone": "+32 470 00 00 00",
+                          "postal_code": code, "language": language},
+            "project": {"amount_requested": amount, "sector": sector, "stage": stage,
+                        "purpose": "Equipment", "purpose_category": "investment"},
+            "refusal": {"decided_on": yesterday, "reasons": ["insufficient_collateral"]}}))
