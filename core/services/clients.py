@@ -27,7 +27,7 @@ from core.models.people import (
 from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import audit, identifiers, timeline
+from core.services import audit, identifiers, plugin_fields, timeline
 from core.services.errors import NotFound, ValidationFailed
 
 #: Roles that see sensitive attributes (disability, country of birth) and may reveal the
@@ -226,6 +226,18 @@ def _freeze_intake(client: Client) -> None:
 
 # --- create, edit, duplicates -------------------------------------------------------------------
 
+def _extra_errors(extra_fields: dict | None) -> dict:
+    """Errors of the fields the institution's plugin declares, keyed ``field-<key>`` like the form."""
+    if extra_fields is None:
+        return {}
+    try:
+        plugin_fields.client_fields.parse(extra_fields)
+    except ValidationFailed as failed:
+        return {f"field-{key}": message for key, message in failed.errors.items()}
+    return {}
+
+
+
 def find_duplicates(*, national_number: str | None, first_name: str, last_name: str,
                     birth_date: date | None, exclude_id: int | None = None) -> list[Client]:
     """Clients of the institution with this national number, or this name and birth date."""
@@ -250,7 +262,8 @@ def check_client(data: dict, *, user) -> dict:
     return errors
 
 
-def create_client(data: dict, *, user, confirm_duplicate: bool = False) -> Client:
+def create_client(data: dict, *, user, confirm_duplicate: bool = False,
+                  extra_fields: dict | None = None) -> Client:
     """Create a client from form data; raises ``ValidationFailed`` or ``DuplicateFound``.
 
     A possible duplicate (same national number, or same name and birth date) is refused
@@ -258,6 +271,7 @@ def create_client(data: dict, *, user, confirm_duplicate: bool = False) -> Clien
     """
     errors: dict = {}
     values = _clean(data, user, errors)
+    errors.update(_extra_errors(extra_fields))
     if errors:
         raise ValidationFailed(errors)
     if not confirm_duplicate:
@@ -270,12 +284,16 @@ def create_client(data: dict, *, user, confirm_duplicate: bool = False) -> Clien
     _apply(client, values)
     _freeze_intake(client)
     db.session.add(client)
+    if extra_fields is not None:
+        db.session.flush()
+        plugin_fields.client_fields.save(client.id, extra_fields, commit=False)
     db.session.commit()
     emit(Event("client.created", client.institution_id, {"client_id": client.id}))
     return client
 
 
-def update_client(client_id: int, data: dict, *, user, version: int) -> Client:
+def update_client(client_id: int, data: dict, *, user, version: int,
+                  extra_fields: dict | None = None) -> Client:
     """Save an edit made on the form opened at ``version``; ``EditConflict`` if someone saved since.
 
     The intake snapshot is not touched; fields the user's role may not see are kept.
@@ -288,6 +306,7 @@ def update_client(client_id: int, data: dict, *, user, version: int) -> Client:
     status = data.get("status") or client.status
     if status not in CLIENT_STATUSES:
         errors["status"] = _l("Choose a status from the list.")
+    errors.update(_extra_errors(extra_fields))
     if errors:
         raise ValidationFailed(errors)
     values["status"] = status
@@ -297,6 +316,8 @@ def update_client(client_id: int, data: dict, *, user, version: int) -> Client:
         if others:
             raise ValidationFailed({"national_number": _l("Another client has this national number.")})
     _apply(client, values)
+    if extra_fields is not None:
+        plugin_fields.client_fields.save(client.id, extra_fields, commit=False)
     try:
         db.session.commit()
     except StaleDataError:
@@ -357,12 +378,31 @@ class ClientFilters:
         return cls(stage=pick("stage", STAGES), sector=pick("sector", SECTORS),
                    region=pick("region", ("brussels", "wallonia", "flanders")),
                    coach_id=int(coach) if coach.isdigit() else None,
-                   status=pick("status", CLIENT_STATUSES), q=(args.get("q") or "").strip()[:100])
+                   status=pick("status", CLIENT_STATUSES), q=(args.get("q") or "").strip()[:100],
+                   extra=_extra_filters(args))
 
     def as_args(self) -> dict:
         args = {"stage": self.stage, "sector": self.sector, "region": self.region,
-                "coach": self.coach_id or "", "status": self.status, "q": self.q}
+                "coach": self.coach_id or "", "status": self.status, "q": self.q,
+                **{f"field-{key}": value for key, value in self.extra.items()}}
         return {k: v for k, v in args.items() if v}
+
+
+def filterable_fields() -> list:
+    """The plugin-declared client fields the list can be filtered on (yes/no and choices)."""
+    return [f for f in plugin_fields.client_fields.declared() if f.type in ("bool", "choice")]
+
+
+def _extra_filters(args) -> dict:
+    """``field-<key>=<value>`` query arguments for declared fields; unknown or bad ones ignored."""
+    chosen = {}
+    for declared in filterable_fields():
+        raw = args.get(f"field-{declared.key}") or ""
+        if declared.type == "bool" and raw in ("yes", "no"):
+            chosen[declared.key] = raw
+        elif declared.type == "choice" and raw in declared.choices:
+            chosen[declared.key] = raw
+    return chosen
 
 
 def _prefix(column, key: str):
@@ -396,6 +436,12 @@ def _narrowed(query, filters: ClientFilters):
                           (Client.coach_id, filters.coach_id)):
         if value:
             query = query.where(column == value)
+    for key, value in filters.extra.items():
+        wanted = {"yes": True, "no": False}.get(value, value)
+        if wanted is False:  # "no" also covers clients never asked
+            query = query.where(Client.id.not_in(plugin_fields.client_fields.ids_where(key, True)))
+        else:
+            query = query.where(Client.id.in_(plugin_fields.client_fields.ids_where(key, wanted)))
     return query
 
 

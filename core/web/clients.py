@@ -74,7 +74,7 @@ def index():
     rows, next_cursor = service.list_clients(filters, after=after)
     return render("clients/index.html", fragment="clients/_rows.html", rows=rows,
                   next_cursor=next_cursor, filters=filters, coaches=service.coaches(),
-                  paging=bool(after) and is_partial())
+                  paging=bool(after) and is_partial(), field_filters=service.filterable_fields())
 
 
 # --- intake and edit ----------------------------------------------------------------------------
@@ -96,6 +96,32 @@ def _referral_offer():
     return found
 
 
+def client_fields_of(client_id: int) -> dict:
+    from core.services.plugin_fields import client_fields
+
+    return client_fields.values_of(client_id)
+
+
+def _extra_form(values=None):
+    """The form of the fields the institution's plugin declares (prefixed ``field-``)."""
+    from core.services.plugin_fields import client_fields
+    from core.web.typed_forms import form_for
+
+    formdata = request.form if request.method == "POST" else None
+    return form_for(client_fields.declared(), values, formdata=formdata, prefix="field")
+
+
+def _extra_values(extra) -> dict:
+    from core.web.typed_forms import raw_values
+
+    return {name.removeprefix("field-"): value for name, value in raw_values(extra).items()}
+
+
+def _attach_all(form, extra, errors: dict) -> None:
+    attach_errors(form, {k: v for k, v in errors.items() if not k.startswith("field-")})
+    attach_errors(extra, {k: v for k, v in errors.items() if k.startswith("field-")})
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def new():
@@ -104,7 +130,8 @@ def new():
     form = ClientForm()
     _fill_choices(form)
     offer = _referral_offer()
-    page = {"form": form, "client": None, "duplicates": [], "referral_offer": offer}
+    extra = _extra_form()
+    page = {"form": form, "extra": extra, "client": None, "duplicates": [], "referral_offer": offer}
     if request.method == "GET":
         form.preferred_language.data = str(get_locale() or "fr")
         if offer is not None:
@@ -118,9 +145,10 @@ def new():
         return render("clients/form.html", **page, status=422)
     try:
         client = service.create_client(data, user=current_user,
-                                       confirm_duplicate=form.confirm_duplicate.data == "yes")
+                                       confirm_duplicate=form.confirm_duplicate.data == "yes",
+                                       extra_fields=_extra_values(extra))
     except ValidationFailed as failed:
-        attach_errors(form, failed.errors)
+        _attach_all(form, extra, failed.errors)
         return render("clients/form.html", **page, status=422)
     except service.DuplicateFound as found:
         form.confirm_duplicate.data = "yes"
@@ -140,26 +168,29 @@ def edit(client_id: int):
         _fill_choices(form)
         form.coach_id.data = str(client.coach_id or "")
         form.country_of_birth.data = client.country_of_birth or ""
-        return render("clients/form.html", form=form, client=client, duplicates=[])
+        extra = _extra_form(client_fields_of(client.id))
+        return render("clients/form.html", form=form, extra=extra, client=client, duplicates=[])
     form = ClientForm()
     _fill_choices(form)
+    extra = _extra_form()
     parsed = form.validate_on_submit()
     data = _form_data(form)
     if not parsed:
         attach_errors(form, service.check_client(data, user=current_user))
-        return render("clients/form.html", form=form, client=client, duplicates=[], status=422)
+        return render("clients/form.html", form=form, extra=extra, client=client, duplicates=[], status=422)
     try:
-        service.update_client(client.id, data, user=current_user, version=form.version.data)
+        service.update_client(client.id, data, user=current_user, version=form.version.data,
+                              extra_fields=_extra_values(extra))
     except ValidationFailed as failed:
-        attach_errors(form, failed.errors)
-        return render("clients/form.html", form=form, client=client, duplicates=[], status=422)
+        _attach_all(form, extra, failed.errors)
+        return render("clients/form.html", form=form, extra=extra, client=client, duplicates=[], status=422)
     except service.EditConflict:
         current = _client_or_404(client_id)
         form.form_errors.append(_(
             "Someone else saved this client while you were editing. Your changes are below, not "
             "saved yet: check them against the current record, then save again."))
         form.version.data = current.version
-        return render("clients/form.html", form=form, client=current, duplicates=[], status=409)
+        return render("clients/form.html", form=form, extra=extra, client=current, duplicates=[], status=409)
     return redirect(url_for("clients.show", client_id=client.id), 303)
 
 

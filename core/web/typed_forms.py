@@ -28,7 +28,8 @@ def _field(declaration, language: str):
     return StringField(label, description=help_text)
 
 
-def form_for(declarations: Iterable, values: dict[str, Any] | None = None, formdata=None) -> FlaskForm:
+def form_for(declarations: Iterable, values: dict[str, Any] | None = None, formdata=None,
+             prefix: str = "") -> FlaskForm:
     """A Flask-WTF form (with CSRF) for ``declarations``: filled from ``formdata`` when given
     (a POST), else showing ``values`` (typed values, e.g. the effective settings)."""
     language = current_language()
@@ -39,13 +40,18 @@ def form_for(declarations: Iterable, values: dict[str, Any] | None = None, formd
     for declaration in declarations:
         setattr(DeclaredForm, declaration.key, _field(declaration, language))
     if formdata is not None:
-        return DeclaredForm(formdata=formdata)
+        return DeclaredForm(formdata=formdata, prefix=prefix)
     shown = {key: value if isinstance(value, bool) or value is None else str(value)
              for key, value in (values or {}).items()}
-    return DeclaredForm(formdata=None, data=shown)
+    return DeclaredForm(formdata=None, data=shown, prefix=prefix)
 
 
 def raw_values(form: FlaskForm) -> dict[str, Any]:
     """What the user entered, by declaration key (without the CSRF token)."""
     return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+
+
+def declared_fields(form: FlaskForm) -> list:
+    """The fields of a declared form, without its CSRF token (for templates)."""
+    return [field for name, field in form._fields.items() if name != "csrf_token"]
 
