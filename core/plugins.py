@@ -69,10 +69,12 @@ def state(app: Flask | None = None) -> PluginState:
 
 
 def _builtin_plugins() -> list[tuple[str, object]]:
-    from core.builtin import coaching, compliance_evidence, navigation, plugin_fields, web
+    from core.builtin import (coaching, compliance_evidence, navigation, plugin_fields,
+                              referral_events, web)
 
     return [("core.web", web), ("core.navigation", navigation), ("core.coaching", coaching),
-            ("core.compliance_evidence", compliance_evidence), ("core.plugin_fields", plugin_fields)]
+            ("core.compliance_evidence", compliance_evidence), ("core.plugin_fields", plugin_fields),
+            ("core.referral_events", referral_events)]
 
 
 def _package_dir(module: object) -> Path | None:

@@ -181,3 +181,40 @@ def test_create_the_client_file_from_the_referral(app, client, bank, as_user, st
     assert _offer_of(created["id"])[0].client_id is not None
     # Another institution cannot use the offer id to prefill a form.
     assert as_user(staff_b.officer).get("/clients/new?referral_offer=999999").status_code == 404
+
+
+def _accepted_with_client(client, bank, as_user, staff_b):
+    from datetime import date as day
+
+    from tests.clients_data import make_client, national_number
+
+    existing = make_client(staff_b, first_name="Sofie", last_name="Peeters", birth_date=day(1990, 4, 12),
+                           postal_code="9000", national_number=national_number(day(1990, 4, 12), 1))
+    _, token = bank
+    created = send(client, token, body()).get_json()
+    offer = _offer_of(created["id"])[0]
+    post(as_user(staff_b.officer), f"/referrals/{offer.id}/accept")
+    return existing, created, token
+
+
+def test_withdrawal_reaches_the_client_file(app, client, bank, as_user, staff_b):
+    from core.models.people import Consent
+
+    existing, created, token = _accepted_with_client(client, bank, as_user, staff_b)
+    client.post(f"/api/v1/referrals/{created['id']}/withdraw", headers=auth(token))
+    with all_institutions("test"):
+        consent = db.session.scalar(select(Consent).where(Consent.client_id == existing.id,
+                                                          Consent.kind == "referral_sharing"))
+        db.session.refresh(consent)
+    assert consent.withdrawn_on == date.today()
+
+
+def test_a_disbursed_loan_closes_the_referral_as_financed(app, client, bank, as_user, staff_b):
+    from core.plugin_api import Event
+    from core.plugins import emit
+
+    existing, created, token = _accepted_with_client(client, bank, as_user, staff_b)
+    emit(Event("loan.disbursed", staff_b.institution_id, {"loan_id": 1, "client_id": existing.id,
+                                                          "disbursed_on": date.today().isoformat()}))
+    seen = client.get(f"/api/v1/referrals/{created['id']}", headers=auth(token)).get_json()
+    assert seen["status"] == "financed" and seen["stages"]["disbursed_at"].startswith(date.today().isoformat())
