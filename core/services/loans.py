@@ -137,7 +137,7 @@ def check_application(client: Client, data: dict, today: date | None = None) -> 
         errors["purpose_category"] = _l("Choose what the money is for.")
     if not values["purpose"]:
         errors["purpose"] = _l("Describe what the loan will pay for.")
-    if chosen is not None and not errors.keys() & {"principal", "term_months", "honour_loan"}:
+    if chosen is not None and not errors.keys() & {"principal", "term_months"}:
         reasons = chosen.check_application(
             amount=values["principal"], term_months=values["term_months"],
             enterprise_age_months=enterprise_age_months(client, today or date.today()),

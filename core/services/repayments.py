@@ -20,7 +20,7 @@ from core.extensions import db
 from core.models import LateNotice, LedgerEntry, Loan, ScheduleLine
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import allocation, arrears, payment_reference
+from core.services import allocation, arrears, payment_reference, timeline
 from core.services.errors import ValidationFailed
 from core.services.loans import Conflict, _commit_or_conflict, get_loan
 from core.services.schedules import ZERO, Grace, Instalment, LoanTerms, Method, Schedule, reschedule
@@ -354,3 +354,35 @@ def book_statement(stream: TextIO, *, user) -> int:
         _emit_repaid(loan)
     return len(check.matched)
 
+
+
+# --- the client's timeline ----------------------------------------------------------------
+
+@timeline.source("loans")
+def _loan_entries(client) -> list[timeline.TimelineEntry]:
+    """Applications, decisions, disbursements, payments, late instalments, closings."""
+    from flask import url_for
+
+    entries = []
+    for loan in db.session.scalars(select(Loan).where(Loan.client_id == client.id)):
+        url = url_for("loans.show", loan_id=loan.id)
+        add = lambda at, title, body="": entries.append(  # noqa: E731
+            timeline.TimelineEntry(at=at, kind="loan", title=title, body=body, url=url))
+        add(loan.created_at, _l("Loan application #%(id)s drafted", id=loan.id), f"{loan.principal} EUR")
+        if loan.decided_at:
+            add(loan.decided_at, _l("Loan #%(id)s approved", id=loan.id) if loan.status != "rejected"
+                else _l("Loan #%(id)s rejected", id=loan.id), loan.decision_note or "")
+        if loan.disbursed_on:
+            add(loan.disbursed_on, _l("Loan #%(id)s paid out", id=loan.id))
+        for entry in loan.ledger:
+            titles = {"payment": _l("Payment on loan #%(id)s", id=loan.id),
+                      "reversal": _l("Payment reversed on loan #%(id)s", id=loan.id),
+                      "write_off": _l("Loan #%(id)s written off", id=loan.id),
+                      "recovery": _l("Recovery on written-off loan #%(id)s", id=loan.id)}
+            add(entry.value_date, titles[entry.kind], f"{entry.amount} EUR")
+        for notice in db.session.scalars(select(LateNotice).where(LateNotice.loan_id == loan.id)):
+            add(notice.noticed_on, _l("Instalment %(n)s of loan #%(id)s is late", n=notice.instalment, id=loan.id),
+                str(notice.due_date))
+        if loan.status == "repaid" and loan.closed_on:
+            add(loan.closed_on, _l("Loan #%(id)s repaid", id=loan.id))
+    return entries
