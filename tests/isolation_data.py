@@ -221,3 +221,14 @@ def a_ledger_entry(staff):
 def loan_borrowers(staff):
     _loan_records(staff)
     return _client_records(staff)["markers"][:1]
+
+
+@provides("run_id")
+def an_import_run(staff):
+    if not hasattr(staff, "_import_run"):
+        from core.services import portfolio_writer
+        from core.tenancy import acting_for
+
+        with acting_for(staff.institution_id):
+            staff._import_run = portfolio_writer.start_run("isolation.csv", "client_ref\n", user=staff.admin).id
+    return staff._import_run

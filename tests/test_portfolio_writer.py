@@ -70,3 +70,37 @@ def test_check_arrears_command(app, runner, staff_a):
     assert result.exit_code == 0 and "2 late instalment(s) told" in result.output
     again = runner.invoke(main, ["loans", "check-arrears", "--on", "2025-03-20"])
     assert "0 late instalment(s) told" in again.output
+
+
+def test_web_upload_runs_in_the_background_and_reports_progress(app, client, staff_a, as_user, tmp_path):
+    import io
+    import time
+
+    from tests.conftest import post
+
+    as_user(staff_a.admin)
+    items = list(rows(60))
+    path = _write(tmp_path / "web.csv", items)
+    response = post(client, "/loans/import", {"portfolio": (io.BytesIO(path.read_bytes()), "web.csv")},
+                    token_from="/loans/import", content_type="multipart/form-data")
+    assert response.status_code == 303
+    url = response.headers["Location"]
+    for _ in range(100):
+        fragment = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+        if "hx-trigger" not in fragment:
+            break
+        time.sleep(0.1)
+    assert fragment.startswith('<section id="import-progress"')
+    assert "Imported" in fragment and "60 loans" in fragment
+    assert _counts()[1] == 60
+
+    items[3]["disbursed_on"] = "2999-01-01"
+    path = _write(tmp_path / "bad.csv", items)
+    response = post(client, "/loans/import", {"portfolio": (io.BytesIO(path.read_bytes()), "bad.csv")},
+                    token_from="/loans/import", content_type="multipart/form-data")
+    for _ in range(100):
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        if "Nothing was imported" in page:
+            break
+        time.sleep(0.1)
+    assert "Line 5, column disbursed_on" in page and _counts()[1] == 60

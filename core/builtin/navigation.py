@@ -40,6 +40,8 @@ def menu_items(user, institution):
                  description=_l("PAR30 and PAR90 of your portfolio at any date.")),
         MenuItem(_l("Bank statement"), "loans.statement", frozenset({"admin", "officer"}), order=18,
                  description=_l("Match bank-statement lines to loans and book the payments.")),
+        MenuItem(_l("Import a portfolio"), "loans.import_portfolio", frozenset({"admin"}), order=87,
+                 description=_l("Bring clients and loans in from a spreadsheet (CSV).")),
         MenuItem(_l("Code of conduct"), "compliance.index", frozenset({"admin"}), order=70,
                  description=_l("Self-assess against the code of good conduct.")),
         MenuItem(_l("Compliance"), "federation.dashboard", frozenset({"auditor"}), order=10,

@@ -136,3 +136,21 @@ class LateNotice(TenantOwned, db.Model):
     instalment: Mapped[int] = mapped_column(Integer)
     due_date: Mapped[date] = mapped_column(Date)
     noticed_on: Mapped[date] = mapped_column(Date)
+
+
+class ImportRun(TenantOwned, db.Model):
+    """A portfolio upload from the web: its progress lives here so that any worker can report it."""
+
+    __tablename__ = "loan_import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued, checking, writing, done, failed
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str | None] = mapped_column(Text)  # the file, dropped once the run ends
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    clients: Mapped[int] = mapped_column(Integer, default=0)
+    loans: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[str | None] = mapped_column(Text)  # JSON list of [line, column, message]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

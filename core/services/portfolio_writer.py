@@ -13,20 +13,26 @@ date without ledger entries.
 """
 from __future__ import annotations
 
+import io
+import json
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Callable, TextIO
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
+from core import tenancy
 from core.extensions import db
-from core.models import Client, LedgerEntry, Loan, ScheduleLine
+from core.models import Client, ImportRun, LedgerEntry, Loan, ScheduleLine
 from core.plugin_api import Event
 from core.plugins import emit
 from core.services import plugin_settings
 from core.services.clients import age_group, search_key
+from core.services.errors import NotFound
 from core.services.payment_reference import reference_for_loan
 from core.services.portfolio_import import LoanRow, PortfolioFile, RowError, read_portfolio
 from core.services.schedules import Method, build_schedule, honour_loan_schedule, loan_terms
@@ -36,6 +42,7 @@ GENDERS = {"F": "female", "M": "male", "X": "other"}
 SECTORS = {"retail": "local_retail"}  # the file's sector codes that core spells differently
 LOW_EDUCATION = ("none", "primary", "lower_secondary")
 RULE_FIELDS = {"amount": "principal", "term_months": "term_months", "honour_loan": "honour_loan"}
+log = logging.getLogger(__name__)
 RULE_CODES = {"amount_too_low", "amount_too_high", "term_out_of_range", "honour_loan_not_offered",
               "honour_loan_too_high"}
 
@@ -174,3 +181,72 @@ def _schedule_rows(loan: Loan, row: LoanRow) -> list[dict]:
     return [{"loan_id": loan.id, "version": 1, "kind": kind, "number": i.number, "due_date": i.due_on,
              "principal": i.principal, "interest": i.interest, "fees": i.fee, "institution_id": loan.institution_id}
             for kind, schedule in schedules for i in schedule.instalments]
+
+
+# --- the web upload: a run in the background, its progress in the database -------------------
+
+def start_run(filename: str, content: str, *, user) -> ImportRun:
+    """Record an uploaded portfolio file as a queued run (the caller then launches it)."""
+    total = max(len(content.splitlines()) - 1, 0)
+    run = ImportRun(filename=filename[:200], content=content, rows_total=total, created_by_id=user.id)
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def get_run(run_id) -> ImportRun:
+    run = tenancy.get(ImportRun, run_id)
+    if run is None:
+        raise NotFound()
+    return run
+
+
+def launch(app, run_id: int, institution_id: int) -> threading.Thread:
+    """Run the import in a background thread of this worker; any worker can report its progress."""
+
+    def work():
+        with app.app_context(), tenancy.acting_for(institution_id):
+            execute_run(run_id)
+
+    thread = threading.Thread(target=work, name=f"portfolio-import-{run_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _set(run_id: int, **values) -> None:
+    """Write progress on a connection of its own, committed at once, outside the import's transaction."""
+    with db.engine.begin() as connection:
+        connection.execute(update(ImportRun.__table__).where(ImportRun.__table__.c.id == run_id).values(**values))
+
+
+def execute_run(run_id: int) -> None:
+    """Check and write a queued run; progress goes to the database as it goes."""
+    run = get_run(run_id)
+    content, total = run.content or "", run.rows_total
+    db.session.commit()  # release the read transaction
+    sqlite = db.engine.dialect.name == "sqlite"  # a second writer waits for the import's lock there
+    phase = {"name": "checking", "last": 0}
+    _set(run_id, status="checking")
+
+    def progress(count: int) -> None:
+        if count < phase["last"]:
+            phase["name"] = "writing"
+        phase["last"] = count
+        if phase["name"] == "checking":
+            _set(run_id, rows_done=count)
+        elif not sqlite:
+            _set(run_id, status="writing", rows_done=total + count)
+
+    try:
+        result = import_portfolio(io.StringIO(content), progress=progress)
+    except Exception:  # logged; the run says it failed rather than spinning forever
+        log.exception("portfolio import run %s failed", run_id)
+        _set(run_id, status="failed", content=None, errors=json.dumps([[0, "", "unexpected error"]]))
+        return
+    errors = [[e.line, e.column, str(e.message)] for e in result.errors]
+    _set(run_id, status="done" if result.ok else "failed", content=None, rows_done=2 * total,
+         clients=result.clients, loans=result.loans, errors=json.dumps(errors) if errors else None)
+
+
+def run_errors(run: ImportRun) -> list[tuple[int, str, str]]:
+    return [tuple(item) for item in json.loads(run.errors)] if run.errors else []

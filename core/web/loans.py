@@ -316,3 +316,41 @@ def _statement_text(form) -> str | None:
         return request.form.get("text") or None
     except UnicodeDecodeError:
         return None
+
+
+# --- portfolio import (admin): upload, then progress polled by htmx -----------------------------
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required("admin")
+def import_portfolio():
+    from flask import current_app
+
+    from core.services import portfolio_writer
+
+    form = f.ImportForm()
+    if request.method == "GET":
+        return render("loans/import.html", form=form)
+    upload = form.portfolio.data if form.validate_on_submit() else None
+    try:
+        content = upload.read().decode("utf-8-sig") if upload and upload.filename else None
+    except UnicodeDecodeError:
+        content = None
+    if not content:
+        attach_errors(form, {"portfolio": _("Choose a CSV file (UTF-8).")})
+        return render("loans/import.html", form=form, status=422)
+    run = portfolio_writer.start_run(upload.filename, content, user=current_user)
+    portfolio_writer.launch(current_app._get_current_object(), run.id, run.institution_id)
+    return redirect(url_for("loans.import_run", run_id=run.id), 303)
+
+
+@bp.route("/import/<int:run_id>")
+@roles_required("admin")
+def import_run(run_id: int):
+    from core.services import portfolio_writer
+
+    try:
+        run = portfolio_writer.get_run(run_id)
+    except NotFound:
+        abort(404)
+    return render("loans/import_run.html", fragment="loans/_import_progress.html", run=run,
+                  errors=portfolio_writer.run_errors(run))
