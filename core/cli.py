@@ -394,3 +394,74 @@ def worker(once, interval, name):
             click.echo(f"delivered {sent} message(s), re-routed {moved} overdue offer(s)")
             return
         time.sleep(interval)
+
+
+# --- lending --------------------------------------------------------------------------------
+
+@main.group("import")
+def import_():
+    """Bring existing data in from files."""
+
+
+@import_.command("portfolio")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--institution", "slug", required=True, help="Slug of the institution the portfolio belongs to.")
+@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
+@with_appcontext
+def import_portfolio(path, slug, dry_run):
+    """Import clients, loans and schedules from a portfolio CSV, all or nothing."""
+    from core.services import portfolio_writer
+    from core.services.institutions import by_slug
+    from core.tenancy import acting_for
+
+    institution = by_slug(slug)
+    if institution is None:
+        raise click.ClickException(f"no institution {slug!r}")
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)
+        handle.seek(0)
+        with click.progressbar(length=total * (1 if dry_run else 2), label="checking and writing",
+                               file=sys.stderr) as bar:
+            done = {"n": 0}
+
+            def progress(count):  # counts restart from 0 when writing starts after checking
+                bar.update(count - done["n"] if count >= done["n"] else count)
+                done["n"] = count
+
+            with acting_for(institution.id):
+                result = portfolio_writer.import_portfolio(handle, dry_run=dry_run, progress=progress)
+    for error in result.errors:
+        click.echo(f"line {error.line}, column {error.column}: {error.message}", err=True)
+    if not result.ok:
+        raise click.ClickException(f"{len(result.errors)} error(s): nothing was written")
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb} {result.clients} client(s) and {result.loans} loan(s) from {result.rows} row(s)")
+
+
+@main.group("loans")
+def loans_group():
+    """Lending chores."""
+
+
+@loans_group.command("check-arrears")
+@click.option("--on", "on", default=None, help="Date to check (YYYY-MM-DD, default today).")
+@with_appcontext
+def loans_check_arrears(on):
+    """Tell listeners (loan.instalment_late) once about each newly late instalment, every institution."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from core.extensions import db
+    from core.models import Institution
+    from core.services import repayments
+    from core.tenancy import acting_for, all_institutions
+
+    day = date.fromisoformat(on) if on else date.today()
+    with all_institutions("check arrears of every institution"):
+        ids = list(db.session.scalars(select(Institution.id)))
+    total = 0
+    for institution_id in ids:
+        with acting_for(institution_id):
+            total += repayments.check_arrears(day)
+    click.echo(f"{total} late instalment(s) told")

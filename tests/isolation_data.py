@@ -176,3 +176,59 @@ def an_evidence_file(staff):
 @provides("kind")
 def an_export_kind(staff):
     return "csv"  # text, which the walker reads; the PDF is covered in test_compliance_web.py
+
+
+# --- lending ------------------------------------------------------------------------------
+# The isolation client gets a late, paid-out loan with a payment and a second application
+# waiting for a decision, so the late-loans list and the approval queue show its name (a marker).
+
+_PRODUCT = {"microstart": "jump", "hefboom": "impulskrediet", "credal": "microcredit_pro", "brusoc": "open_up"}
+
+
+def _loan_records(staff):
+    if not hasattr(staff, "_loan_records"):
+        from datetime import date
+
+        from core.services import loans, repayments
+        from core.tenancy import acting_for
+        from tests.loans_data import application
+
+        client_id = _client_records(staff)["client_id"]
+        data = application(product_code=_PRODUCT[staff.slug], own_contribution="0", principal="5000")
+        with acting_for(staff.institution_id):
+            loan = loans.draft_application(client_id, data, user=staff.officer)
+            loans.submit(loan.id, user=staff.officer)
+            loans.decide(loan.id, user=staff.admin, approve=True, version=loans.get_loan(loan.id).version)
+            loans.disburse(loan.id, on=date(2025, 1, 15), user=staff.admin)
+            entry = repayments.record_payment(loan.id, paid_on=date(2025, 2, 15), amount="100", user=staff.officer)
+            waiting = loans.draft_application(client_id, data, user=staff.officer)
+            loans.submit(waiting.id, user=staff.officer)
+        staff._loan_records = {"loan_id": loan.id, "entry_id": entry.id}
+    return staff._loan_records
+
+
+@provides("loan_id")
+def a_loan(staff):
+    return _loan_records(staff)["loan_id"]
+
+
+@provides("entry_id")
+def a_ledger_entry(staff):
+    return _loan_records(staff)["entry_id"]
+
+
+@marker
+def loan_borrowers(staff):
+    _loan_records(staff)
+    return _client_records(staff)["markers"][:1]
+
+
+@provides("run_id")
+def an_import_run(staff):
+    if not hasattr(staff, "_import_run"):
+        from core.services import portfolio_writer
+        from core.tenancy import acting_for
+
+        with acting_for(staff.institution_id):
+            staff._import_run = portfolio_writer.start_run("isolation.csv", "client_ref\n", user=staff.admin).id
+    return staff._import_run

@@ -8,8 +8,8 @@ from core.plugin_api import hookimpl
 def register_blueprints():
     """Core's blueprints (mounted at their own prefixes; only plugins are put under ``/i/``)."""
     from core import api
-    from core.web import (admin, auth, clients, coaching, compliance, federation, home, referrals,
-                          settings)
+    from core.web import (admin, auth, clients, coaching, compliance, federation, home, loans,
+                          referrals, settings)
 
     return [auth.bp, home.bp, admin.bp, settings.bp, clients.bp, coaching.bp, referrals.bp,
-            referrals.federation_bp, compliance.bp, federation.bp, api.bp]
+            referrals.federation_bp, compliance.bp, federation.bp, loans.bp, api.bp]

@@ -41,4 +41,4 @@ from core.models.compliance import (  # noqa: F401
     ClauseComment,
     EvidenceFile,
 )
-from core.models.lending import LedgerEntry, Loan, ScheduleLine  # noqa: F401,E402
+from core.models.lending import ImportRun, LateNotice, LedgerEntry, Loan, ScheduleLine  # noqa: F401,E402

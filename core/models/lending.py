@@ -69,6 +69,10 @@ class Loan(Audited, TenantOwned, db.Model):
     payment_reference: Mapped[str | None] = mapped_column(String(12), index=True)  # 12 digits, +++ +++ form on screen
     schedule_version: Mapped[int] = mapped_column(Integer, default=0)
     closed_on: Mapped[date | None] = mapped_column(Date)  # repaid or written off
+    # rescheduling: the current schedule version starts on rescheduled_on; late_since keeps the
+    # date the loan was late from before it, so it stays in PAR while still late
+    rescheduled_on: Mapped[date | None] = mapped_column(Date)
+    late_since: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     client = relationship("Client")
@@ -118,3 +122,35 @@ class LedgerEntry(Audited, TenantOwned, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     loan: Mapped[Loan] = relationship(back_populates="ledger")
+
+
+class LateNotice(TenantOwned, db.Model):
+    """``loan.instalment_late`` was emitted for this instalment (once per loan and instalment)."""
+
+    __tablename__ = "loan_late_notices"
+    __table_args__ = (UniqueConstraint("loan_id", "schedule_version", "instalment"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    schedule_version: Mapped[int] = mapped_column(Integer)
+    instalment: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    noticed_on: Mapped[date] = mapped_column(Date)
+
+
+class ImportRun(TenantOwned, db.Model):
+    """A portfolio upload from the web: its progress lives here so that any worker can report it."""
+
+    __tablename__ = "loan_import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued, checking, writing, done, failed
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str | None] = mapped_column(Text)  # the file, dropped once the run ends
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    clients: Mapped[int] = mapped_column(Integer, default=0)
+    loans: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[str | None] = mapped_column(Text)  # JSON list of [line, column, message]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

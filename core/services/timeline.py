@@ -72,4 +72,4 @@ def entries_for(client, limit: int = 100) -> list[TimelineEntry]:
 
 
 def _load_builtin_sources() -> None:
-    from core.services import clients, coaching  # noqa: F401  (their sources register on import)
+    from core.services import clients, coaching, repayments  # noqa: F401  (their sources register on import)

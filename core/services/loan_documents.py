@@ -1,0 +1,70 @@
+"""The offer and contract summary as PDF (fpdf2, DejaVu font), in the language of the caller's
+locale (the view forces the client's language)."""
+from __future__ import annotations
+
+from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
+
+from pathlib import Path
+
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+
+
+def _money(value) -> str:
+    return format_decimal(value, "#,##0.00") + " EUR"
+
+
+def offer_pdf(offer, product_name: str, language: str) -> bytes:
+    """A one-document summary: amounts, total cost of borrowing, APR, then the schedules."""
+    from fpdf import FPDF
+
+    loan = offer.loan
+    pdf = FPDF(format="A4")
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    pdf.set_lang(language)
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.multi_cell(0, 7, _("Loan offer and contract summary"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    pdf.multi_cell(0, 6, loan.client.full_name, new_x="LMARGIN", new_y="NEXT")
+    rows = [(_("Product"), product_name), (_("Amount of the microloan"), _money(loan.principal))]
+    if offer.honour:
+        rows.append((_("Interest-free honour loan"), _money(loan.honour_loan)))
+    rows += [(_("Term"), f"{loan.term_months} " + _("months")), (_("Nominal yearly rate"), f"{loan.annual_rate} %"),
+             (_("Upfront fee"), _money(loan.upfront_fee)), (_("Total interest"), _money(offer.cost.interest)),
+             (_("Total cost of borrowing"), _money(offer.cost.total)),
+             (_("Annual percentage rate of charge (APR)"), f"{offer.apr} %"),
+             (_("Total to repay"), _money(offer.total_repaid))]
+    pdf.ln(2)
+    for label, value in rows:
+        pdf.cell(90, 6, label)
+        pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
+    for schedule, title in ((offer.schedule, _("Microloan schedule")),
+                            (offer.honour, _("Honour loan schedule (no interest)"))):
+        if schedule is not None:
+            _schedule(pdf, schedule, title)
+    pdf.ln(6)
+    pdf.multi_cell(0, 6, _("Signature of the borrower") + ": ______________________   " + _("Date") + ": ____________",
+                   new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _schedule(pdf, schedule, title: str) -> None:
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.multi_cell(0, 6, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 8)
+    widths = (10, 30, 30, 30, 30, 30)
+    heads = ("#", _("Due on"), _("Principal"), _("Interest"), _("Instalment"), _("Balance after"))
+    for width, head in zip(widths, heads):
+        pdf.cell(width, 5, head)
+    pdf.ln()
+    for i in schedule.instalments:
+        values = (str(i.number), format_date(i.due_on, "short"), format_decimal(i.principal, "#,##0.00"),
+                  format_decimal(i.interest, "#,##0.00"), format_decimal(i.total, "#,##0.00"),
+                  format_decimal(i.balance_after, "#,##0.00"))
+        for width, value in zip(widths, values):
+            pdf.cell(width, 5, value)
+        pdf.ln()

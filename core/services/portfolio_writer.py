@@ -1,0 +1,252 @@
+"""Portfolio import, part two: writing a checked portfolio CSV, all or nothing.
+
+``portfolio_import.read_portfolio`` checks every row first (with the institution's product rules
+through its ``loan_rules`` callback, and loan references not used yet); if any row is wrong,
+nothing is written and every error names its line and column. Otherwise clients, loans and their
+schedules are written in ONE transaction (schedule lines with one multi-row insert).
+
+What the file does not say is not invented: it carries no repayment history, so an imported
+``active`` loan has no payment in its ledger (book the payments received so far, e.g. from a bank
+statement); a ``repaid`` loan gets one payment of its whole schedule (source ``import``) on its
+last due date (today if later) and is closed then; a ``written_off`` loan is closed on the import
+date without ledger entries.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Callable, TextIO
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert, select, update
+
+from core import tenancy
+from core.extensions import db
+from core.models import Client, ImportRun, LedgerEntry, Loan, ScheduleLine
+from core.plugin_api import Event
+from core.plugins import emit
+from core.services import plugin_settings
+from core.services.clients import age_group, search_key
+from core.services.errors import NotFound
+from core.services.payment_reference import reference_for_loan
+from core.services.portfolio_import import LoanRow, PortfolioFile, RowError, read_portfolio
+from core.services.schedules import Method, build_schedule, honour_loan_schedule, loan_terms
+from core.geo import province_for_postal_code, region_for_postal_code
+
+GENDERS = {"F": "female", "M": "male", "X": "other"}
+SECTORS = {"retail": "local_retail"}  # the file's sector codes that core spells differently
+LOW_EDUCATION = ("none", "primary", "lower_secondary")
+RULE_FIELDS = {"amount": "principal", "term_months": "term_months", "honour_loan": "honour_loan"}
+log = logging.getLogger(__name__)
+RULE_CODES = {"amount_too_low", "amount_too_high", "term_out_of_range", "honour_loan_not_offered",
+              "honour_loan_too_high"}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did (or, on a dry run or with errors, would have done)."""
+
+    rows: int
+    clients: int
+    loans: int
+    errors: tuple[RowError, ...]
+    written: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _rules(products: dict) -> Callable[[LoanRow], dict]:
+    """The product's amount, term and honour-loan rules as the reader's ``loan_rules`` callback."""
+
+    def check(row: LoanRow) -> dict:
+        product = products[row.product]
+        reasons = product.check_application(amount=row.principal, term_months=row.term_months,
+                                            honour_loan=row.honour_loan, own_contribution=row.principal)
+        return {RULE_FIELDS[r.field]: str(r.message) for r in reasons if r.code in RULE_CODES}
+
+    return check
+
+
+def check_portfolio(stream: TextIO, *, today: date | None = None,
+                    progress: Callable[[int], None] | None = None) -> PortfolioFile:
+    """Read and check the file for the current institution (nothing is written)."""
+    products = {p.code: p for p in plugin_settings.products()}
+    checked = read_portfolio(stream, products, today or date.today(), progress=progress,
+                             loan_rules=_rules(products))
+    if not checked.ok:
+        return checked
+    taken = set(db.session.scalars(select(Loan.loan_ref).where(Loan.loan_ref.is_not(None))))
+    clashes = tuple(RowError(row.line, "loan_ref", str(_l("This loan reference is already in use.")))
+                    for client in checked.clients for row in client.loans if row.loan_ref in taken)
+    return PortfolioFile((), clashes, checked.rows) if clashes else checked
+
+
+def import_portfolio(stream: TextIO, *, dry_run: bool = False, today: date | None = None,
+                     progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Check the file, then (unless ``dry_run`` or any error) write it in one transaction.
+
+    ``progress`` is called with the number of rows read, then written.
+    """
+    today = today or date.today()
+    checked = check_portfolio(stream, today=today, progress=progress)
+    loans = sum(len(c.loans) for c in checked.clients)
+    if not checked.ok or dry_run:
+        return ImportResult(checked.rows, len(checked.clients), loans, checked.errors, False)
+    products = {p.code: p for p in plugin_settings.products()}
+    try:
+        written = _write(checked, products, today, progress)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    emit(Event("portfolio.imported", written[0].institution_id if written else None,
+               {"clients": len(checked.clients), "loans": len(written)}))
+    return ImportResult(checked.rows, len(checked.clients), len(written), (), True)
+
+
+def _write(checked: PortfolioFile, products: dict, today: date, progress) -> list[Loan]:
+    pairs = []
+    for imported in checked.clients:
+        client = _client(imported)
+        db.session.add(client)
+        for row in imported.loans:
+            loan = _loan(client, row, products[row.product])
+            db.session.add(loan)
+            pairs.append((row, loan))
+    db.session.flush()  # ids for the references and the schedule lines
+    lines, ledger = [], []
+    for count, (row, loan) in enumerate(pairs, start=1):
+        loan.client_id = loan.client.id
+        loan.payment_reference = reference_for_loan(loan.id).strip("+").replace("/", "")
+        rows = _schedule_rows(loan, row)
+        lines.extend(rows)
+        if row.status == "repaid":
+            loan.closed_on = min(max(r["due_date"] for r in rows), today)
+            total = sum((r["principal"] + r["interest"] + r["fees"] for r in rows), Decimal("0.00"))
+            ledger.append(LedgerEntry(loan_id=loan.id, kind="payment", amount=total, value_date=loan.closed_on,
+                                      source="import", note="imported as repaid", institution_id=loan.institution_id))
+        elif row.status == "written_off":
+            loan.closed_on = today
+        if progress and count % 500 == 0:
+            progress(count)
+    if lines:
+        db.session.execute(insert(ScheduleLine), lines)
+    db.session.add_all(ledger)
+    db.session.flush()
+    return [loan for _, loan in pairs]
+
+
+def _client(imported) -> Client:
+    p = imported.person
+    first = imported.loans[0]
+    client = Client(status="active", first_name=p.first_name, last_name=p.last_name, birth_date=p.birth_date,
+                    gender=GENDERS[p.gender], postal_code=p.postal_code,
+                    region=str(region_for_postal_code(p.postal_code)),
+                    province=province_for_postal_code(p.postal_code), preferred_language=p.language,
+                    country_of_birth=p.country_of_birth, education_level=p.education,
+                    employment_status=p.employment_status, disability=p.disability,
+                    enterprise_number=first.enterprise_number, sector=SECTORS.get(first.sector, first.sector),
+                    stage="established" if first.enterprise_number else "starter")
+    client.sort_key = search_key(f"{p.last_name} {p.first_name}")[:220]
+    client.first_name_key = search_key(p.first_name)[:100]
+    client.intake_gender = client.gender
+    client.intake_born_abroad = p.country_of_birth != "BE"
+    client.intake_age_group = age_group(p.birth_date, first.disbursed_on)
+    client.intake_low_educated = p.education in LOW_EDUCATION
+    client.intake_job_seeker = p.employment_status == "job_seeker"
+    client.intake_disability = p.disability
+    return client
+
+
+def _loan(client: Client, row: LoanRow, product) -> Loan:
+    return Loan(client=client, loan_ref=row.loan_ref, status=row.status, product_code=row.product,
+                principal=row.principal, term_months=row.term_months, annual_rate=row.annual_rate * 100,
+                repayment_method=product.repayment_method, honour_loan=row.honour_loan, disbursed_on=row.disbursed_on,
+                schedule_version=1, purpose_category=None, upfront_fee=Decimal("0.00"))
+
+
+def _schedule_rows(loan: Loan, row: LoanRow) -> list[dict]:
+    terms = loan_terms(row.principal, row.annual_rate, row.term_months, row.disbursed_on,
+                       method=Method(loan.repayment_method))
+    schedules = [("microloan", build_schedule(terms))]
+    if row.honour_loan > 0:
+        schedules.append(("honour", honour_loan_schedule(row.honour_loan, row.disbursed_on, row.term_months)))
+    return [{"loan_id": loan.id, "version": 1, "kind": kind, "number": i.number, "due_date": i.due_on,
+             "principal": i.principal, "interest": i.interest, "fees": i.fee, "institution_id": loan.institution_id}
+            for kind, schedule in schedules for i in schedule.instalments]
+
+
+# --- the web upload: a run in the background, its progress in the database -------------------
+
+def start_run(filename: str, content: str, *, user) -> ImportRun:
+    """Record an uploaded portfolio file as a queued run (the caller then launches it)."""
+    total = max(len(content.splitlines()) - 1, 0)
+    run = ImportRun(filename=filename[:200], content=content, rows_total=total, created_by_id=user.id)
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def get_run(run_id) -> ImportRun:
+    run = tenancy.get(ImportRun, run_id)
+    if run is None:
+        raise NotFound()
+    return run
+
+
+def launch(app, run_id: int, institution_id: int) -> threading.Thread:
+    """Run the import in a background thread of this worker; any worker can report its progress."""
+
+    def work():
+        with app.app_context(), tenancy.acting_for(institution_id):
+            execute_run(run_id)
+
+    thread = threading.Thread(target=work, name=f"portfolio-import-{run_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _set(run_id: int, **values) -> None:
+    """Write progress on a connection of its own, committed at once, outside the import's transaction."""
+    with db.engine.begin() as connection:
+        connection.execute(update(ImportRun.__table__).where(ImportRun.__table__.c.id == run_id).values(**values))
+
+
+def execute_run(run_id: int) -> None:
+    """Check and write a queued run; progress goes to the database as it goes."""
+    run = get_run(run_id)
+    content, total = run.content or "", run.rows_total
+    db.session.commit()  # release the read transaction
+    sqlite = db.engine.dialect.name == "sqlite"  # a second writer waits for the import's lock there
+    phase = {"name": "checking", "last": 0}
+    _set(run_id, status="checking")
+
+    def progress(count: int) -> None:
+        if count < phase["last"]:
+            phase["name"] = "writing"
+        phase["last"] = count
+        if phase["name"] == "checking":
+            _set(run_id, rows_done=count)
+        elif not sqlite:
+            _set(run_id, status="writing", rows_done=total + count)
+
+    try:
+        result = import_portfolio(io.StringIO(content), progress=progress)
+    except Exception:  # logged; the run says it failed rather than spinning forever
+        log.exception("portfolio import run %s failed", run_id)
+        _set(run_id, status="failed", content=None, errors=json.dumps([[0, "", "unexpected error"]]))
+        return
+    errors = [[e.line, e.column, str(e.message)] for e in result.errors]
+    _set(run_id, status="done" if result.ok else "failed", content=None, rows_done=2 * total,
+         clients=result.clients, loans=result.loans, errors=json.dumps(errors) if errors else None)
+
+
+def run_errors(run: ImportRun) -> list[tuple[int, str, str]]:
+    return [tuple(item) for item in json.loads(run.errors)] if run.errors else []

@@ -1,0 +1,388 @@
+"""Money after disbursement: payments, reversals, arrears, PAR, rescheduling, write-off, statements.
+
+The ledger (``LedgerEntry``) only grows. A loan's position is the replay of its ledger onto its
+current schedule (``allocation.ledger_state``): the microloan and honour-loan lines of the current
+schedule version, merged by due date (one structured reference pays both). Each public function
+is one transaction; events are emitted after the commit.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TextIO
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from core.extensions import db
+from core.models import LateNotice, LedgerEntry, Loan, ScheduleLine
+from core.plugin_api import Event
+from core.plugins import emit
+from core.services import allocation, arrears, payment_reference, timeline
+from core.services.errors import ValidationFailed
+from core.services.loans import Conflict, _commit_or_conflict, get_loan
+from core.services.schedules import ZERO, Grace, Instalment, LoanTerms, Method, Schedule, reschedule
+
+
+# --- the schedule and the ledger of a loan ------------------------------------------------
+
+def schedule_of(loan: Loan, lines: list[ScheduleLine] | None = None) -> Schedule:
+    """The current schedule version, microloan and honour lines merged by due date."""
+    lines = [l for l in (loan.schedule_lines if lines is None else lines) if l.version == loan.schedule_version]
+    by_date: dict[date, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    for line in lines:
+        parts = by_date[line.due_date]
+        parts[0] += line.principal
+        parts[1] += line.interest
+        parts[2] += line.fees
+    balance = sum((l.principal for l in lines), ZERO)
+    instalments = []
+    for number, due in enumerate(sorted(by_date), start=1):
+        principal, interest, fee = by_date[due]
+        balance -= principal
+        instalments.append(Instalment(number, due, principal, interest, fee, balance))
+    start = loan.rescheduled_on or loan.disbursed_on
+    terms = LoanTerms(sum((l.principal for l in lines), ZERO), Decimal(loan.annual_rate) / 100,
+                      loan.term_months, start)
+    return Schedule(terms, tuple(instalments))
+
+
+def _engine_entries(loan: Loan, ledger: list[LedgerEntry] | None = None) -> list:
+    """Payments and reversals of the current schedule version, as allocation entries."""
+    ledger = loan.ledger if ledger is None else ledger
+    since = loan.rescheduled_on
+    payments = {e.id for e in ledger if e.kind == "payment" and (since is None or e.value_date >= since)}
+    entries = []
+    for entry in ledger:
+        if entry.id in payments:
+            entries.append(allocation.Payment(entry.id, entry.value_date, entry.amount))
+        elif entry.kind == "reversal" and entry.reverses_id in payments:
+            entries.append(allocation.Reversal(entry.id, entry.value_date, entry.reverses_id))
+    return entries
+
+
+@dataclass(frozen=True)
+class Position:
+    """A loan on a date: its schedule, what was paid, what is late."""
+
+    loan: Loan
+    on: date
+    schedule: Schedule
+    state: allocation.LedgerState
+    arrears: arrears.LoanArrears
+
+
+def position(loan: Loan, on: date | None = None, lines=None, ledger=None) -> Position:
+    """Where the loan stands on ``on`` (today by default); only entries dated up to then count."""
+    on = on or date.today()
+    schedule = schedule_of(loan, lines)
+    state = allocation.ledger_state(schedule, _engine_entries(loan, ledger), as_of=on)
+    return Position(loan, on, schedule, state, arrears.arrears_from_state(loan.id, state, on, loan.late_since))
+
+
+def _active(loan_id: int, *, refuse_closed: bool = True) -> Loan:
+    loan = get_loan(loan_id)
+    if loan.status == "written_off" and refuse_closed:
+        raise ValidationFailed({"": _l("This loan was written off: record a recovery instead.")})
+    if loan.status not in ("active", "repaid", "written_off"):
+        raise ValidationFailed({"": _l("This loan has not been paid out.")})
+    return loan
+
+
+# --- payments and reversals ---------------------------------------------------------------
+
+def parse_amount(text) -> Decimal:
+    """An amount typed in euros (``125.50`` or ``125,50``); ``ValidationFailed`` on ``amount``."""
+    cleaned = str(text if text is not None else "").strip().replace(" ", "").replace(",", ".")
+    return allocation.payment("check", date.min, cleaned).amount if cleaned else _no_amount()
+
+
+def _no_amount():
+    raise ValidationFailed({"amount": _l("Enter an amount in euros, such as 125.50.")})
+
+
+def record_payment(loan_id: int, *, paid_on: date | None, amount, user, reference: str | None = None,
+                   source: str = "manual", note: str | None = None) -> LedgerEntry:
+    """Book a payment; the loan is repaid (and ``loan.repaid`` emitted) once nothing is owed."""
+    loan = _active(loan_id)
+    entry = _payment_entry(loan, paid_on, amount, user, reference, source, note)
+    repaid = _settle(loan, paid_on)
+    _commit_or_conflict()
+    if repaid:
+        _emit_repaid(loan)
+    return entry
+
+
+def _payment_entry(loan: Loan, paid_on, amount, user, reference, source, note) -> LedgerEntry:
+    if paid_on is None:
+        raise ValidationFailed({"paid_on": _l("Enter the date of the payment.")})
+    value = parse_amount(amount)
+    if paid_on < loan.disbursed_on:
+        raise ValidationFailed({"paid_on": _l("A payment cannot be dated before the disbursement.")})
+    if loan.rescheduled_on and paid_on < loan.rescheduled_on:
+        raise ValidationFailed({"paid_on": _l("A payment cannot be dated before the rescheduling.")})
+    entry = LedgerEntry(loan_id=loan.id, kind="payment", amount=value, value_date=paid_on,
+                        reference=reference, source=source, note=note,
+                        created_by_id=getattr(user, "id", None), institution_id=loan.institution_id)
+    db.session.add(entry)
+    db.session.flush()
+    db.session.expire(loan, ["ledger"])
+    return entry
+
+
+def _settle(loan: Loan, on: date) -> bool:
+    """Mark the loan repaid (or active again after a reversal); True when it has just been repaid."""
+    state = position(loan, date.max).state
+    if state.repaid and loan.status == "active":
+        loan.status, loan.closed_on = "repaid", on
+        return True
+    if not state.repaid and loan.status == "repaid":
+        loan.status, loan.closed_on = "active", None
+    return False
+
+
+def _emit_repaid(loan: Loan) -> None:
+    emit(Event("loan.repaid", loan.institution_id, {"loan_id": loan.id, "client_id": loan.client_id}))
+
+
+def reverse(loan_id: int, entry_id: int, *, on: date, user, note: str | None = None) -> LedgerEntry:
+    """Cancel a payment by a reversal entry (a reversal is never reversed; history is not edited)."""
+    loan = _active(loan_id)
+    target = next((e for e in loan.ledger if e.id == entry_id), None)
+    if target is None:
+        raise ValidationFailed({"": _l("There is no such payment to reverse.")})
+    if target.kind == "reversal":
+        raise ValidationFailed({"": _l("A reversal cannot be reversed: record the payment again.")})
+    if target.kind != "payment":
+        raise ValidationFailed({"": _l("Only a payment can be reversed.")})
+    if loan.rescheduled_on and target.value_date < loan.rescheduled_on:
+        raise ValidationFailed({"": _l("A payment made before the rescheduling cannot be reversed.")})
+    on = on or date.today()
+    allocation.check_entry(schedule_of(loan), _engine_entries(loan), allocation.Reversal("new", on, target.id))
+    entry = LedgerEntry(loan_id=loan.id, kind="reversal", amount=target.amount, value_date=on,
+                        reverses_id=target.id, note=note, created_by_id=user.id,
+                        institution_id=loan.institution_id)
+    db.session.add(entry)
+    db.session.flush()
+    db.session.expire(loan, ["ledger"])
+    _settle(loan, on)
+    _commit_or_conflict()
+    return entry
+
+
+# --- write-off, recovery, rescheduling ----------------------------------------------------
+
+def write_off(loan_id: int, *, on: date, user, version=None, note: str | None = None) -> Loan:
+    """Write off what is still owed on ``on``; the loan leaves the portfolio."""
+    loan = _active(loan_id)
+    if version is not None and int(version) != loan.version:
+        raise Conflict()
+    if loan.status != "active":
+        raise ValidationFailed({"": _l("Only an active loan can be written off.")})
+    if on < loan.disbursed_on:
+        raise ValidationFailed({"written_off_on": _l("A write-off cannot be dated before the disbursement.")})
+    owed = position(loan, date.max).state.outstanding
+    db.session.add(LedgerEntry(loan_id=loan.id, kind="write_off", amount=owed, value_date=on, note=note,
+                               created_by_id=user.id, institution_id=loan.institution_id))
+    loan.status, loan.closed_on = "written_off", on
+    _commit_or_conflict()
+    emit(Event("loan.written_off", loan.institution_id, {"loan_id": loan.id, "client_id": loan.client_id,
+                                                        "amount": str(owed)}))
+    return loan
+
+
+def record_recovery(loan_id: int, *, on: date, amount, user, note: str | None = None) -> LedgerEntry:
+    """Money received after a write-off."""
+    loan = _active(loan_id, refuse_closed=False)
+    if loan.status != "written_off":
+        raise ValidationFailed({"": _l("A recovery is only recorded on a written-off loan.")})
+    value = parse_amount(amount)
+    if on is None or on < loan.closed_on:
+        raise ValidationFailed({"paid_on": _l("A recovery cannot be dated before the write-off.")})
+    entry = LedgerEntry(loan_id=loan.id, kind="recovery", amount=value, value_date=on, note=note,
+                        created_by_id=user.id, institution_id=loan.institution_id)
+    db.session.add(entry)
+    _commit_or_conflict()
+    return entry
+
+
+def recovered(loan: Loan) -> Decimal:
+    return sum((e.amount for e in loan.ledger if e.kind == "recovery"), ZERO)
+
+
+def reschedule_loan(loan_id: int, *, on: date, term_months: int, user, version=None) -> Loan:
+    """A new schedule version from what is owed on ``on`` (principal plus arrears of interest and
+    fees folded in), on the loan's rate and method; the old version stays in history. A loan late
+    when rescheduled keeps the date it was late from, so it stays in PAR while still late."""
+    loan = _active(loan_id)
+    if version is not None and int(version) != loan.version:
+        raise Conflict()
+    if loan.status != "active":
+        raise ValidationFailed({"": _l("Only an active loan can be rescheduled.")})
+    if loan.honour_loan and loan.honour_loan > 0:
+        raise ValidationFailed({"": _l("A loan with an honour loan cannot be rescheduled here yet.")})
+    if on is None or on < (loan.rescheduled_on or loan.disbursed_on):
+        raise ValidationFailed({"rescheduled_on": _l("Enter a date after the disbursement.")})
+    if not term_months or term_months < 1:
+        raise ValidationFailed({"term_months": _l("Enter a number of months.")})
+    now = position(loan, on)
+    late = [p for p in now.state.positions if p.due_on < on and p.outstanding() > 0]
+    folded = sum((p.outstanding() - p.outstanding(allocation.Component.PRINCIPAL) for p in late), ZERO)
+    new = reschedule(now.schedule, now.state.outstanding_principal + folded, on, term_months,
+                     annual_rate=Decimal(loan.annual_rate) / 100, method=Method(loan.repayment_method),
+                     grace=Grace.NONE)
+    if now.arrears.days_past_due > 0:
+        loan.late_since = min(filter(None, [loan.late_since, on - _days(now.arrears.days_past_due)]))
+    version_number = loan.schedule_version + 1
+    db.session.add_all(ScheduleLine(loan_id=loan.id, version=version_number, kind="microloan", number=i.number,
+                                    due_date=i.due_on, principal=i.principal, interest=i.interest, fees=i.fee,
+                                    institution_id=loan.institution_id) for i in new.instalments)
+    loan.schedule_version, loan.rescheduled_on, loan.term_months = version_number, on, term_months
+    _commit_or_conflict()
+    db.session.refresh(loan)
+    return loan
+
+
+def _days(n: int):
+    from datetime import timedelta
+
+    return timedelta(days=n)
+
+
+# --- portfolio quality and follow-up ------------------------------------------------------
+
+def _portfolio_loans(on: date) -> list[Loan]:
+    """Loans in the portfolio on ``on``: disbursed by then, not written off by then."""
+    query = select(Loan).where(Loan.status.in_(("active", "repaid", "written_off")), Loan.disbursed_on <= on)
+    return [l for l in db.session.scalars(query)
+            if not (l.status == "written_off" and l.closed_on <= on)
+            and not (l.status == "repaid" and l.closed_on and l.closed_on <= on)]
+
+
+def positions_on(on: date) -> list[Position]:
+    """Every portfolio loan's position on ``on`` (lines and ledgers read in two queries)."""
+    loans = _portfolio_loans(on)
+    ids = [l.id for l in loans]
+    lines, ledger = defaultdict(list), defaultdict(list)
+    if ids:
+        for line in db.session.scalars(select(ScheduleLine).where(ScheduleLine.loan_id.in_(ids))):
+            lines[line.loan_id].append(line)
+        for entry in db.session.scalars(select(LedgerEntry).where(LedgerEntry.loan_id.in_(ids))
+                                        .order_by(LedgerEntry.id)):
+            ledger[entry.loan_id].append(entry)
+    return [position(l, on, lines[l.id], ledger[l.id]) for l in loans]
+
+
+def quality(on: date) -> arrears.PortfolioQuality:
+    """PAR30 and PAR90 of the current institution on ``on``."""
+    return arrears.portfolio_quality([p.arrears for p in positions_on(on)], on)
+
+
+def late(on: date) -> list[Position]:
+    """Loans with a late instalment on ``on``, longest late first (the follow-up list)."""
+    found = [p for p in positions_on(on) if p.arrears.days_past_due > 0]
+    return sorted(found, key=lambda p: (-p.arrears.days_past_due, p.loan.id))
+
+
+def check_arrears(on: date) -> int:
+    """Emit ``loan.instalment_late`` once per loan and late instalment (current institution).
+
+    Returns how many were emitted. Instalments already told about are remembered in
+    ``loan_late_notices``.
+    """
+    told = {(n.loan_id, n.schedule_version, n.instalment) for n in db.session.scalars(select(LateNotice))}
+    events = []
+    for current in positions_on(on):
+        loan = current.loan
+        if loan.status != "active":
+            continue
+        for item in current.state.positions:
+            key = (loan.id, loan.schedule_version, item.number)
+            if item.due_on < on and item.outstanding() > 0 and key not in told:
+                db.session.add(LateNotice(loan_id=loan.id, schedule_version=loan.schedule_version,
+                                          instalment=item.number, due_date=item.due_on, noticed_on=on,
+                                          institution_id=loan.institution_id))
+                events.append(Event("loan.instalment_late", loan.institution_id, {
+                    "loan_id": loan.id, "client_id": loan.client_id, "instalment": item.number,
+                    "due_on": item.due_on.isoformat(), "days_past_due": (on - item.due_on).days}))
+    db.session.commit()
+    for event in events:
+        emit(event)
+    return len(events)
+
+
+# --- bank statements ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatementCheck:
+    """A statement read and matched: lines to book, lines for a person, unreadable lines."""
+
+    matched: tuple
+    unmatched: tuple
+    errors: tuple
+
+
+def match_statement(stream: TextIO) -> StatementCheck:
+    """Read a bank-statement CSV and pair its lines with the institution's active loans."""
+    statement = payment_reference.read_statement(stream)
+    loans = db.session.scalars(select(Loan).where(Loan.status == "active", Loan.payment_reference.is_not(None)))
+    by_reference = {l.payment_reference: l for l in loans}
+    found = payment_reference.match(statement.lines, by_reference)
+    return StatementCheck(found.matched, found.unmatched, statement.errors)
+
+
+def book_statement(stream: TextIO, *, user) -> int:
+    """Book every matched line of the statement as a payment, all in one transaction."""
+    check = match_statement(stream)
+    if check.errors:
+        raise ValidationFailed({"statement": _l("The statement has unreadable lines: correct them first.")})
+    repaid = []
+    try:
+        for line, loan in check.matched:
+            _payment_entry(loan, line.booked_on, line.amount, user, line.reference, "statement", line.counterparty)
+            if _settle(loan, line.booked_on):
+                repaid.append(loan)
+    except ValidationFailed as failed:
+        db.session.rollback()
+        message = next(iter(failed.errors.values()))
+        raise ValidationFailed({"statement": _l("Line %(line)s: %(message)s", line=line.line,
+                                                message=message)}) from None
+    _commit_or_conflict()
+    for loan in repaid:
+        _emit_repaid(loan)
+    return len(check.matched)
+
+
+
+# --- the client's timeline ----------------------------------------------------------------
+
+@timeline.source("loans")
+def _loan_entries(client) -> list[timeline.TimelineEntry]:
+    """Applications, decisions, disbursements, payments, late instalments, closings."""
+    from flask import url_for
+
+    entries = []
+    for loan in db.session.scalars(select(Loan).where(Loan.client_id == client.id)):
+        url = url_for("loans.show", loan_id=loan.id)
+        add = lambda at, title, body="": entries.append(  # noqa: E731
+            timeline.TimelineEntry(at=at, kind="loan", title=title, body=body, url=url))
+        add(loan.created_at, _l("Loan application #%(id)s drafted", id=loan.id), f"{loan.principal} EUR")
+        if loan.decided_at:
+            add(loan.decided_at, _l("Loan #%(id)s approved", id=loan.id) if loan.status != "rejected"
+                else _l("Loan #%(id)s rejected", id=loan.id), loan.decision_note or "")
+        if loan.disbursed_on:
+            add(loan.disbursed_on, _l("Loan #%(id)s paid out", id=loan.id))
+        for entry in loan.ledger:
+            titles = {"payment": _l("Payment on loan #%(id)s", id=loan.id),
+                      "reversal": _l("Payment reversed on loan #%(id)s", id=loan.id),
+                      "write_off": _l("Loan #%(id)s written off", id=loan.id),
+                      "recovery": _l("Recovery on written-off loan #%(id)s", id=loan.id)}
+            add(entry.value_date, titles[entry.kind], f"{entry.amount} EUR")
+        for notice in db.session.scalars(select(LateNotice).where(LateNotice.loan_id == loan.id)):
+            add(notice.noticed_on, _l("Instalment %(n)s of loan #%(id)s is late", n=notice.instalment, id=loan.id),
+                str(notice.due_date))
+        if loan.status == "repaid" and loan.closed_on:
+            add(loan.closed_on, _l("Loan #%(id)s repaid", id=loan.id))
+    return entries

@@ -1,0 +1,73 @@
+"""Forms of lending. Amounts are text fields: the services parse them (``125.50`` or ``125,50``)
+so a bad amount gets the service's message next to the field, with what was typed kept."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from core.plugin_api import PURPOSES
+
+PURPOSE_LABELS = {"investment": _l("Investment"), "working_capital": _l("Working capital"),
+                  "refinancing": _l("Refinancing")}
+STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Waiting for a decision"), "approved": _l("Approved"),
+                 "rejected": _l("Rejected"), "active": _l("Paid out, being repaid"), "repaid": _l("Repaid"),
+                 "written_off": _l("Written off")}
+LEDGER_LABELS = {"payment": _l("Payment"), "reversal": _l("Reversal"), "write_off": _l("Write-off"),
+                 "recovery": _l("Recovery")}
+BUCKET_LABELS = {"current": _l("Current"), "1-30": _l("1–30 days"), "31-60": _l("31–60 days"),
+                 "61-90": _l("61–90 days"), ">90": _l("More than 90 days")}
+
+
+class ApplicationForm(FlaskForm):
+    product_code = SelectField(_l("Product"), choices=[])
+    principal = StringField(_l("Amount (EUR)"))
+    term_months = StringField(_l("Term (months)"))
+    purpose_category = SelectField(_l("Purpose"), choices=[SelectChoice("", "—")] + [SelectChoice(p, PURPOSE_LABELS[p]) for p in PURPOSES])
+    purpose = TextAreaField(_l("What the loan pays for"))
+    honour_loan = StringField(_l("Honour loan (EUR)"), default="0")
+    honour_deferral_months = StringField(_l("Honour loan: months before repayment starts"), default="0")
+    grace_months = StringField(_l("Grace period on principal (months)"), default="0")
+    bank_cofinancing = StringField(_l("Bank co-financing (EUR)"), default="0")
+    own_contribution = StringField(_l("Own contribution (EUR)"), default="0")
+
+
+class VersionForm(FlaskForm):
+    version = HiddenField()
+
+
+class DecisionForm(VersionForm):
+    note = TextAreaField(_l("Note on the decision"))
+
+
+class DisburseForm(VersionForm):
+    disbursed_on = DateField(_l("Paid out on"), validators=[Optional()])
+
+
+class PaymentForm(FlaskForm):
+    paid_on = DateField(_l("Value date"), validators=[Optional()])
+    amount = StringField(_l("Amount (EUR)"))
+
+
+class ReversalForm(FlaskForm):
+    note = StringField(_l("Why it is reversed"))
+
+
+class WriteOffForm(VersionForm):
+    written_off_on = DateField(_l("Written off on"), validators=[Optional()])
+
+
+class RescheduleForm(VersionForm):
+    rescheduled_on = DateField(_l("New schedule starts on"), validators=[Optional()])
+    term_months = StringField(_l("New term (months)"))
+
+
+class StatementForm(FlaskForm):
+    statement = FileField(_l("Bank statement (CSV)"))
+
+
+class ImportForm(FlaskForm):
+    portfolio = FileField(_l("Portfolio (CSV)"))

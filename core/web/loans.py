@@ -1,0 +1,356 @@
+"""Lending pages: a client's loans, the application, the approval queue, the loan page (schedule,
+ledger, allocation, arrears) with its actions, the offer (print view and PDF), bank statements,
+late loans and portfolio quality."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask_babel import force_locale, format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from core.models import INSTITUTION_ROLES
+from core.services import loans as service
+from core.services import repayments
+from core.services.clients import get_client
+from core.services.errors import NotFound, ValidationFailed
+from core.services.payment_reference import reference_for_loan
+from core.web import forms_loans as f
+from core.web.access import roles_required
+from core.web.clients import attach_errors
+from core.web.rendering import render
+
+bp = Blueprint("loans", __name__, url_prefix="/loans")
+STAFF = INSTITUTION_ROLES
+LENDERS = ("admin", "officer")
+
+
+@bp.app_template_filter("money")
+def money(value) -> str:
+    """An amount with two decimals in the reader's language (``1.234,50`` in nl and fr)."""
+    return "" if value is None else format_decimal(value, "#,##0.00")
+
+
+@bp.app_context_processor
+def _labels():
+    return dict(loan_status_labels=f.STATUS_LABELS, purpose_labels=f.PURPOSE_LABELS,
+                ledger_labels=f.LEDGER_LABELS, bucket_labels=f.BUCKET_LABELS,
+                structured_reference=lambda loan: reference_for_loan(loan.id) if loan.payment_reference else "")
+
+
+def _loan_or_404(loan_id: int):
+    try:
+        return service.get_loan(loan_id)
+    except NotFound:
+        abort(404)
+
+
+def _client_or_404(client_id: int):
+    try:
+        return get_client(client_id)
+    except NotFound:
+        abort(404)
+
+
+def _product_name(code: str) -> str:
+    product = service.product(code)
+    return product.name(str(get_locale() or "en")) if product else code
+
+
+# --- a client's loans and the application ---------------------------------------------------
+
+@bp.route("/client/<int:client_id>")
+@roles_required(*STAFF)
+def client_loans(client_id: int):
+    client = _client_or_404(client_id)
+    return render("loans/client.html", client=client, loans=service.loans_of(client.id),
+                  product_name=_product_name)
+
+
+def _application_form() -> f.ApplicationForm:
+    form = f.ApplicationForm()
+    language = str(get_locale() or "en")
+    form.product_code.choices = [SelectChoice("", "—")] + [SelectChoice(p.code, p.name(language))
+                                                            for p in service.products()]
+    return form
+
+
+@bp.route("/client/<int:client_id>/new", methods=["GET", "POST"])
+@roles_required(*LENDERS)
+def new(client_id: int):
+    client = _client_or_404(client_id)
+    form = _application_form()
+    if request.method == "GET":
+        return render("loans/form.html", form=form, client=client, products=service.products())
+    data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    if not form.validate_on_submit():
+        attach_errors(form, {"": _("The form expired: send it again.")})
+        return render("loans/form.html", form=form, client=client, products=service.products(), status=422)
+    try:
+        loan = service.draft_application(client.id, data, user=current_user)
+    except ValidationFailed as failed:
+        attach_errors(form, failed.errors)
+        return render("loans/form.html", form=form, client=client, products=service.products(), status=422)
+    return redirect(url_for("loans.show", loan_id=loan.id), 303)
+
+
+@bp.route("/queue")
+@roles_required(*LENDERS)
+def queue():
+    return render("loans/queue.html", loans=service.approval_queue(), product_name=_product_name)
+
+
+# --- the loan page and its actions --------------------------------------------------------------
+
+def _forms(loan) -> dict:
+    forms = dict(decision=f.DecisionForm(), disburse=f.DisburseForm(), payment=f.PaymentForm(),
+                 reversal=f.ReversalForm(), write_off=f.WriteOffForm(), recovery=f.PaymentForm(),
+                 reschedule=f.RescheduleForm(), submit=f.VersionForm())
+    for form in forms.values():
+        if "version" in form and not form.version.data:
+            form.version.data = loan.version
+    return forms
+
+
+def _show(loan, status: int = 200, forms: dict | None = None, action_error: str | None = None):
+    on = _as_of()
+    current = repayments.position(loan, on) if loan.disbursed_on else None
+    old_versions = sorted({l.version for l in loan.schedule_lines if l.version != loan.schedule_version})
+    return render("loans/show.html", status=status, loan=loan, position=current, on=on,
+                  forms={**_forms(loan), **(forms or {})}, action_error=action_error,
+                  product_name=_product_name, old_versions=old_versions,
+                  recovered=repayments.recovered(loan), may_decide=loan.drafted_by_id != current_user.id)
+
+
+def _as_of() -> date:
+    try:
+        return date.fromisoformat(request.args.get("on", ""))
+    except ValueError:
+        return date.today()
+
+
+@bp.route("/<int:loan_id>")
+@roles_required(*STAFF)
+def show(loan_id: int):
+    return _show(_loan_or_404(loan_id))
+
+
+def _act(loan_id: int, form_name: str, form, action):
+    """Run ``action(loan, form)``; on a refusal, show the loan page again with the message (422)."""
+    loan = _loan_or_404(loan_id)
+    if not form.validate_on_submit():
+        attach_errors(form, {"": _("The form expired: send it again.")})
+        return _show(loan, 422, {form_name: form})
+    try:
+        action(loan, form)
+    except ValidationFailed as failed:
+        attach_errors(form, failed.errors)
+        return _show(service.get_loan(loan_id), 422, {form_name: form})
+    except service.Conflict:
+        form.form_errors.append(_("Someone else acted on this loan in the meantime: here is its current state."))
+        return _show(service.get_loan(loan_id), 409, {form_name: form})
+    return redirect(url_for("loans.show", loan_id=loan_id), 303)
+
+
+@bp.route("/<int:loan_id>/submit", methods=["POST"])
+@roles_required(*LENDERS)
+def submit(loan_id: int):
+    return _act(loan_id, "submit", f.VersionForm(), lambda loan, form: service.submit(
+        loan.id, user=current_user, version=form.version.data))
+
+
+@bp.route("/<int:loan_id>/decide", methods=["POST"])
+@roles_required(*LENDERS)
+def decide(loan_id: int):
+    approve = request.form.get("decision") == "approve"
+    return _act(loan_id, "decision", f.DecisionForm(), lambda loan, form: service.decide(
+        loan.id, user=current_user, approve=approve, version=form.version.data, note=form.note.data or ""))
+
+
+@bp.route("/<int:loan_id>/disburse", methods=["POST"])
+@roles_required(*LENDERS)
+def disburse(loan_id: int):
+    return _act(loan_id, "disburse", f.DisburseForm(), lambda loan, form: service.disburse(
+        loan.id, on=form.disbursed_on.data, user=current_user, version=form.version.data))
+
+
+@bp.route("/<int:loan_id>/payments", methods=["POST"])
+@roles_required(*LENDERS)
+def pay(loan_id: int):
+    return _act(loan_id, "payment", f.PaymentForm(), lambda loan, form: repayments.record_payment(
+        loan.id, paid_on=form.paid_on.data, amount=form.amount.data, user=current_user))
+
+
+@bp.route("/<int:loan_id>/ledger/<int:entry_id>/reverse", methods=["POST"])
+@roles_required(*LENDERS)
+def reverse(loan_id: int, entry_id: int):
+    loan = _loan_or_404(loan_id)
+    if not any(e.id == entry_id for e in loan.ledger):
+        abort(404)
+    return _act(loan_id, "reversal", f.ReversalForm(), lambda loan, form: repayments.reverse(
+        loan.id, entry_id, on=date.today(), user=current_user, note=form.note.data or None))
+
+
+@bp.route("/<int:loan_id>/write-off", methods=["POST"])
+@roles_required("admin")
+def write_off(loan_id: int):
+    return _act(loan_id, "write_off", f.WriteOffForm(), lambda loan, form: repayments.write_off(
+        loan.id, on=form.written_off_on.data or date.today(), user=current_user, version=form.version.data))
+
+
+@bp.route("/<int:loan_id>/recovery", methods=["POST"])
+@roles_required("admin")
+def recovery(loan_id: int):
+    return _act(loan_id, "recovery", f.PaymentForm(), lambda loan, form: repayments.record_recovery(
+        loan.id, on=form.paid_on.data, amount=form.amount.data, user=current_user))
+
+
+@bp.route("/<int:loan_id>/reschedule", methods=["POST"])
+@roles_required("admin")
+def reschedule(loan_id: int):
+    def act(loan, form):
+        try:
+            term = int(form.term_months.data or "")
+        except ValueError:
+            raise ValidationFailed({"term_months": _("Enter a whole number of months.")}) from None
+        repayments.reschedule_loan(loan.id, on=form.rescheduled_on.data, term_months=term, user=current_user,
+                                   version=form.version.data)
+    return _act(loan_id, "reschedule", f.RescheduleForm(), act)
+
+
+# --- the offer: page, print view, PDF ------------------------------------------------------------
+
+def _offer(loan_id: int):
+    loan = _loan_or_404(loan_id)
+    if loan.status in ("draft", "rejected"):
+        abort(404)
+    return loan, service.offer(loan)
+
+
+@bp.route("/<int:loan_id>/offer")
+@roles_required(*STAFF)
+def offer(loan_id: int):
+    loan, offer = _offer(loan_id)
+    return render("loans/offer.html", loan=loan, offer=offer, product_name=_product_name, printable=False)
+
+
+def _client_language(loan) -> str:
+    language = loan.client.preferred_language
+    return language if language in ("nl", "fr", "en") else "en"
+
+
+@bp.route("/<int:loan_id>/offer/print")
+@roles_required(*STAFF)
+def offer_print(loan_id: int):
+    """The offer in the client's language, laid out for printing."""
+    loan, offer = _offer(loan_id)
+    with force_locale(_client_language(loan)):
+        return render("loans/offer_print.html", loan=loan, offer=offer, product_name=_product_name,
+                      language=_client_language(loan))
+
+
+@bp.route("/<int:loan_id>/offer/pdf")
+@roles_required(*STAFF)
+def offer_pdf(loan_id: int):
+    from core.services.loan_documents import offer_pdf as build
+
+    loan, offer = _offer(loan_id)
+    language = _client_language(loan)
+    with force_locale(language):
+        body = build(offer, _product_name(loan.product_code), language)
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="offer-{loan.id}.pdf"'})
+
+
+# --- follow-up: late loans, portfolio quality, bank statements -----------------------------------
+
+@bp.route("/late")
+@roles_required(*STAFF)
+def late():
+    on = _as_of()
+    return render("loans/late.html", on=on, positions=repayments.late(on))
+
+
+@bp.route("/quality")
+@roles_required("admin", "officer")
+def quality():
+    on = _as_of()
+    return render("loans/quality.html", on=on, quality=repayments.quality(on))
+
+
+@bp.route("/statement", methods=["GET", "POST"])
+@roles_required(*LENDERS)
+def statement():
+    form = f.StatementForm()
+    if request.method == "GET":
+        return render("loans/statement.html", form=form, check=None, text="")
+    if not form.validate_on_submit():
+        attach_errors(form, {"": _("The form expired: send it again.")})
+        return render("loans/statement.html", form=form, check=None, text="", status=422)
+    text = _statement_text(form)
+    if text is None:
+        attach_errors(form, {"statement": _("Choose a CSV file (UTF-8).")})
+        return render("loans/statement.html", form=form, check=None, text="", status=422)
+    if request.form.get("book") == "yes":
+        try:
+            booked = repayments.book_statement(io.StringIO(text), user=current_user)
+        except ValidationFailed as failed:
+            attach_errors(form, failed.errors)
+            return render("loans/statement.html", form=form, check=repayments.match_statement(io.StringIO(text)),
+                          text=text, status=422)
+        return render("loans/statement.html", form=f.StatementForm(formdata=None), check=None, text="",
+                      booked=booked)
+    check = repayments.match_statement(io.StringIO(text))
+    return render("loans/statement.html", form=form, check=check, text=text,
+                  status=422 if check.errors else 200)
+
+
+def _statement_text(form) -> str | None:
+    upload = form.statement.data
+    try:
+        if upload and getattr(upload, "filename", ""):
+            return upload.read().decode("utf-8-sig")
+        return request.form.get("text") or None
+    except UnicodeDecodeError:
+        return None
+
+
+# --- portfolio import (admin): upload, then progress polled by htmx -----------------------------
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required("admin")
+def import_portfolio():
+    from flask import current_app
+
+    from core.services import portfolio_writer
+
+    form = f.ImportForm()
+    if request.method == "GET":
+        return render("loans/import.html", form=form)
+    upload = form.portfolio.data if form.validate_on_submit() else None
+    try:
+        content = upload.read().decode("utf-8-sig") if upload and upload.filename else None
+    except UnicodeDecodeError:
+        content = None
+    if not content:
+        attach_errors(form, {"portfolio": _("Choose a CSV file (UTF-8).")})
+        return render("loans/import.html", form=form, status=422)
+    run = portfolio_writer.start_run(upload.filename, content, user=current_user)
+    portfolio_writer.launch(current_app._get_current_object(), run.id, run.institution_id)
+    return redirect(url_for("loans.import_run", run_id=run.id), 303)
+
+
+@bp.route("/import/<int:run_id>")
+@roles_required("admin")
+def import_run(run_id: int):
+    from core.services import portfolio_writer
+
+    try:
+        run = portfolio_writer.get_run(run_id)
+    except NotFound:
+        abort(404)
+    return render("loans/import_run.html", fragment="loans/_import_progress.html", run=run,
+                  errors=portfolio_writer.run_errors(run))

@@ -1,0 +1,106 @@
+"""Portfolio import writing: all rows checked first, then one transaction; the CLI command."""
+from __future__ import annotations
+
+import csv
+
+from sqlalchemy import func, select
+
+from bench.portfolio_csv import rows
+from core.cli import main
+from core.extensions import db
+from core.models import Client, LedgerEntry, Loan, ScheduleLine
+from core.services.portfolio_import import COLUMNS
+from core.tenancy import all_institutions
+
+
+def _write(path, items):
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(items)
+    return path
+
+
+def _counts():
+    with all_institutions("test counts"):
+        return [db.session.scalar(select(func.count()).select_from(m)) for m in (Client, Loan, ScheduleLine)]
+
+
+def test_cli_imports_a_valid_file_in_one_go(app, runner, tmp_path):
+    items = list(rows(40))
+    path = _write(tmp_path / "p.csv", items)
+    dry = runner.invoke(main, ["import", "portfolio", str(path), "--institution", "microstart", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would import" in dry.output and _counts() == [0, 0, 0]
+    result = runner.invoke(main, ["import", "portfolio", str(path), "--institution", "microstart"])
+    assert result.exit_code == 0, result.output
+    clients, loans, lines = _counts()
+    assert loans == 40 and clients == len({r["client_ref"] for r in items}) and lines > 40 * 6
+    with all_institutions("test check"):
+        repaid = db.session.scalars(select(Loan).where(Loan.status == "repaid")).all()
+        assert repaid and all(l.closed_on for l in repaid)
+        sources = {e.source for e in db.session.scalars(select(LedgerEntry))}
+        assert sources == {"import"}
+        one = db.session.scalars(select(Loan).where(Loan.loan_ref == items[0]["loan_ref"])).one()
+        schedule = [l for l in one.schedule_lines if l.kind == "microloan"]
+        assert str(sum(l.principal for l in schedule)) == items[0]["principal"]
+    again = runner.invoke(main, ["import", "portfolio", str(path), "--institution", "microstart"])
+    assert again.exit_code != 0 and "loan_ref" in again.output and _counts()[1] == 40
+
+
+def test_a_bad_row_writes_nothing_and_names_row_and_column(app, runner, tmp_path):
+    items = list(rows(30))
+    items[7]["principal"] = "90000.00"  # above microStart's 25,000
+    items[12]["term_months"] = "abc"
+    path = _write(tmp_path / "bad.csv", items)
+    result = runner.invoke(main, ["import", "portfolio", str(path), "--institution", "microstart"])
+    assert result.exit_code != 0
+    assert "line 9, column principal" in result.output and "line 14, column term_months" in result.output
+    assert "nothing was written" in result.output
+    assert _counts() == [0, 0, 0]
+
+
+def test_check_arrears_command(app, runner, staff_a):
+    from datetime import date
+
+    from tests.loans_data import make_loan
+
+    make_loan(staff_a, principal="1200", term_months="12", disbursed_on=date(2025, 1, 15))
+    result = runner.invoke(main, ["loans", "check-arrears", "--on", "2025-03-20"])
+    assert result.exit_code == 0 and "2 late instalment(s) told" in result.output
+    again = runner.invoke(main, ["loans", "check-arrears", "--on", "2025-03-20"])
+    assert "0 late instalment(s) told" in again.output
+
+
+def test_web_upload_runs_in_the_background_and_reports_progress(app, client, staff_a, as_user, tmp_path):
+    import io
+    import time
+
+    from tests.conftest import post
+
+    as_user(staff_a.admin)
+    items = list(rows(60))
+    path = _write(tmp_path / "web.csv", items)
+    response = post(client, "/loans/import", {"portfolio": (io.BytesIO(path.read_bytes()), "web.csv")},
+                    token_from="/loans/import", content_type="multipart/form-data")
+    assert response.status_code == 303
+    url = response.headers["Location"]
+    for _ in range(100):
+        fragment = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+        if "hx-trigger" not in fragment:
+            break
+        time.sleep(0.1)
+    assert fragment.startswith('<section id="import-progress"')
+    assert "Imported" in fragment and "60 loans" in fragment
+    assert _counts()[1] == 60
+
+    items[3]["disbursed_on"] = "2999-01-01"
+    path = _write(tmp_path / "bad.csv", items)
+    response = post(client, "/loans/import", {"portfolio": (io.BytesIO(path.read_bytes()), "bad.csv")},
+                    token_from="/loans/import", content_type="multipart/form-data")
+    for _ in range(100):
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        if "Nothing was imported" in page:
+            break
+        time.sleep(0.1)
+    assert "Line 5, column disbursed_on" in page and _counts()[1] == 60
