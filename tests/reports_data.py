@@ -12,7 +12,7 @@ from core.models.lending import LedgerEntry, Loan, ScheduleLine
 from core.services import schedules
 from core.services.allocation import Payment, Reversal
 from core.tenancy import acting_for
-from tests.clients_data import make_client
+from tests.clients_data import make_client, national_number
 
 
 @dataclass
@@ -95,4 +95,6 @@ def reschedule(staff, built: BuiltLoan, on: date, term: int) -> None:
 
 def person(staff, **overrides):
     """A client; the national number and names vary so duplicates are not an issue."""
+    if "birth_date" in overrides:
+        overrides.setdefault("national_number", national_number(overrides["birth_date"]))
     return make_client(staff, **overrides)
