@@ -176,3 +176,18 @@ def an_evidence_file(staff):
 @provides("kind")
 def an_export_kind(staff):
     return "csv"  # text, which the walker reads; the PDF is covered in test_compliance_web.py
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+@marker
+def report_figures(staff):
+    """A loan of an unusual amount: only its own institution's reports may show the figure."""
+    if not getattr(staff, "_report_loan", False):
+        from datetime import date
+
+        from tests.reports_data import make_loan, person
+
+        make_loan(staff, person(staff, last_name=f"Report-{staff.slug}"), "97531.00", date(2025, 5, 5))
+        staff._report_loan = True
+    return ["97,531.00", "97531.00", "97.531,00"]
