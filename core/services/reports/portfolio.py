@@ -154,8 +154,10 @@ def _written_off():
 def _lines(scope: Scope, where: list):
     """Microloan lines of the latest schedule version with the running total due through each."""
     line_total = cents(ScheduleLine.principal) + cents(ScheduleLine.interest) + cents(ScheduleLine.fees)
-    due_through = func.sum(line_total).over(partition_by=ScheduleLine.loan_id,
-                                            order_by=ScheduleLine.number, rows=(None, 0))
+    # partitioned like the unique index (loan, version, kind, number): no sort is needed
+    due_through = func.sum(line_total).over(
+        partition_by=(ScheduleLine.loan_id, ScheduleLine.version, ScheduleLine.kind),
+        order_by=ScheduleLine.number, rows=(None, 0))
     conditions = [Loan.disbursed_on.is_not(None), Loan.status.in_(DISBURSED_STATUSES),
                   ScheduleLine.kind == "microloan", *where]
     if scope.institution_id is not None:
