@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, distinct, exists, func, literal, select
+from sqlalchemy import Date, and_, case, distinct, exists, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
@@ -162,9 +162,12 @@ def _lines(scope: Scope, where: list):
                   ScheduleLine.kind == "microloan", *where]
     if scope.institution_id is not None:
         conditions.append(Loan.institution_id == scope.institution_id)
+    principal_from = func.sum(cents(ScheduleLine.principal)).over(  # same window, one pass
+        partition_by=(ScheduleLine.loan_id, ScheduleLine.version, ScheduleLine.kind),
+        order_by=ScheduleLine.number, rows=(0, None))
     return (select(ScheduleLine.loan_id, Loan.client_id, ScheduleLine.due_date,
                    cents(ScheduleLine.principal).label("principal"), line_total.label("total"),
-                   due_through.label("due_through"))
+                   due_through.label("due_through"), principal_from.label("principal_from"))
             .join(Loan, and_(Loan.id == ScheduleLine.loan_id, Loan.schedule_version == ScheduleLine.version))
             .where(*conditions).subquery())
 
@@ -174,31 +177,69 @@ def _run(query):
         return db.session.execute(query)
 
 
+def _dates(days: list[date]):
+    """The report dates as a small derived table: ``on`` and the thresholds of PAR30 and PAR90."""
+    rows = [select(literal(day, Date).label("on"), literal(day - timedelta(days=30), Date).label("on30"),
+                   literal(day - timedelta(days=90), Date).label("on90")) for day in days]
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("dates")
+
+
+def _paid_on_dates(dates):
+    """Per loan and report date: the payments dated on or before it, not reversed by then (cents)."""
+    reversal = aliased(LedgerEntry)
+    cancelled = exists().where(reversal.reverses_id == LedgerEntry.id, reversal.kind == "reversal",
+                               reversal.value_date <= dates.c.on)
+    return (select(LedgerEntry.loan_id.label("loan_id"), dates.c.on.label("on"),
+                   func.sum(cents(LedgerEntry.amount)).label("paid"))
+            .join(dates, LedgerEntry.value_date <= dates.c.on)
+            .where(LedgerEntry.kind == "payment", ~cancelled)
+            .group_by(LedgerEntry.loan_id, dates.c.on).subquery())
+
+
+def qualities(scope: Scope, days: list[date]) -> list[Quality]:
+    """:func:`quality_at` for several dates in one statement (the schedule window is computed once).
+
+    A loan's first instalment not fully paid is the line ``k`` with ``due_before <= paid <
+    due_through``: every earlier line is paid, so the loan is late from ``k``'s due date if that
+    is past, and its outstanding principal is the principal of ``k`` and the lines after it, less
+    what the payments put on ``k``'s principal. A loan paid in full has no such line.
+    """
+    if not days:
+        return []
+    dates, off = _dates(days), _written_off()
+    lines = _lines(scope, [Loan.disbursed_on <= max(days)])
+    paid = _paid_on_dates(dates)
+    loans = (select(Loan.id.label("loan_id"), Loan.client_id, dates.c.on, dates.c.on30, dates.c.on90,
+                    func.coalesce(paid.c.paid, 0).label("paid"))
+             .join(dates, Loan.disbursed_on <= dates.c.on)
+             .outerjoin(off, off.c.loan_id == Loan.id)
+             .outerjoin(paid, and_(paid.c.loan_id == Loan.id, paid.c.on == dates.c.on))
+             .where(*_scoped_loans(scope, []), (off.c.on.is_(None)) | (off.c.on > dates.c.on))
+             .subquery())
+    before = lines.c.due_through - lines.c.total
+    on_principal = loans.c.paid - before - lines.c.total + lines.c.principal
+    outstanding = lines.c.principal_from - case((on_principal > 0, on_principal), else_=0)
+    late30 = lines.c.due_date < loans.c.on30
+    late90 = lines.c.due_date < loans.c.on90
+    query = (select(loans.c.on, func.count(distinct(loans.c.client_id)), func.count(),
+                    func.sum(outstanding), func.sum(case((late30, outstanding), else_=0)),
+                    func.sum(case((late90, outstanding), else_=0)))
+             .select_from(loans)
+             .join(lines, and_(lines.c.loan_id == loans.c.loan_id, before <= loans.c.paid,
+                               loans.c.paid < lines.c.due_through))
+             .group_by(loans.c.on))
+    found = {on if isinstance(on, date) else date.fromisoformat(str(on)): row
+             for on, *row in _run(query)}
+    result = []
+    for day in days:
+        borrowers, count, gross, at30, at90 = found.get(day, (0, 0, 0, 0, 0))
+        result.append(Quality(day, int(borrowers or 0), int(count or 0), euros(gross), euros(at30), euros(at90)))
+    return result
+
+
 def quality_at(scope: Scope, on: date) -> Quality:
     """Borrowers, loans, gross outstanding principal and PAR30/PAR90 of ``scope`` on ``on``."""
-    paid, off = _paid_by(on), _written_off()
-    lines = _lines(scope, [Loan.disbursed_on <= on])
-    paid_cents = func.coalesce(paid.c.paid, 0)
-    owed = lines.c.due_through - paid_cents
-    line_outstanding = case((owed <= 0, 0), (owed < lines.c.principal, owed), else_=lines.c.principal)
-    late = and_(lines.c.due_date < on, owed > 0)
-    per_loan = (select(lines.c.loan_id, lines.c.client_id,
-                       func.sum(line_outstanding).label("outstanding"),
-                       func.min(case((late, lines.c.due_date))).label("oldest_late"))
-                .select_from(lines).outerjoin(paid, paid.c.loan_id == lines.c.loan_id)
-                .outerjoin(off, off.c.loan_id == lines.c.loan_id)
-                .where((off.c.on.is_(None)) | (off.c.on > on))
-                .group_by(lines.c.loan_id, lines.c.client_id).subquery())
-    outstanding = per_loan.c.outstanding
-    is_open = outstanding > 0
-    query = select(
-        func.count(distinct(case((is_open, per_loan.c.client_id)))),
-        func.sum(case((is_open, 1), else_=0)),
-        func.sum(outstanding),
-        func.sum(case((per_loan.c.oldest_late < on - timedelta(days=30), outstanding), else_=0)),
-        func.sum(case((per_loan.c.oldest_late < on - timedelta(days=90), outstanding), else_=0)))
-    borrowers, loans, gross, at30, at90 = _run(query).one()
-    return Quality(on, int(borrowers or 0), int(loans or 0), euros(gross), euros(at30), euros(at90))
+    return qualities(scope, [on])[0]
 
 
 def repayment(scope: Scope, start: date, end: date) -> tuple[Decimal, Decimal]:
@@ -286,8 +327,8 @@ def portfolio_report(scope: Scope, at: date, period: Period | None = None) -> Po
                                            months=MAX_TREND_MONTHS)})
     period = Period(start, end)
     flows = _disbursed_by_month(scope, start, end)
-    trend = tuple(Month(f"{day:%Y-%m}", *flows.get(f"{day:%Y-%m}", (0, Decimal("0.00"))), quality_at(scope, day))
-                  for day in ends)
+    trend = tuple(Month(f"{day:%Y-%m}", *flows.get(f"{day:%Y-%m}", (0, Decimal("0.00"))), quality)
+                  for day, quality in zip(ends, qualities(scope, ends)))
     loans, amount = _disbursed(scope, period)
     written = _written_off_in(scope, period)
     average = sum((m.quality.gross_outstanding for m in trend), Decimal(0)) / len(trend)
