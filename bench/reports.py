@@ -59,14 +59,14 @@ class Writer:
         batch = self.rows.setdefault(model, [])
         batch.append(row)
         if len(batch) >= BATCH:
-            self.flush(model)
+            self.flush()  # every table, parents first (the order they were first added in)
 
-    def flush(self, model=None) -> None:
+    def flush(self) -> None:
         from sqlalchemy import insert
 
         from core.extensions import db
 
-        for key in ([model] if model else list(self.rows)):
+        for key in list(self.rows):
             if self.rows.get(key):
                 db.session.execute(insert(key), self.rows[key])
                 self.rows[key] = []

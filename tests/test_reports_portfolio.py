@@ -10,7 +10,7 @@ import pytest
 from core.services.allocation import ledger_state
 from core.services.arrears import loan_arrears, portfolio_quality
 from core.services.reports.common import Period, institution_scope, sector_scope
-from core.services.reports.portfolio import month_ends, portfolio_report, quality_at, repayment
+from core.services.reports.portfolio import month_ends, portfolio_report, qualities, quality_at, repayment
 from tests.reports_data import make_loan, pay, person, reschedule, reverse, write_off
 
 
@@ -108,3 +108,11 @@ def test_report_flows_and_scope(book):
 def test_month_ends():
     assert month_ends(date(2025, 1, 15), date(2025, 3, 10)) == [date(2025, 1, 31), date(2025, 2, 28),
                                                                date(2025, 3, 10)]
+
+
+def test_several_dates_in_one_statement_match_the_engine(book):
+    days = [date(2024, 12, 31), date(2025, 3, 1), date(2025, 4, 30), date(2025, 6, 30), date(2026, 3, 31)]
+    for day, got in zip(days, qualities(institution_scope("microstart"), days)):
+        expected, _ = _engine(book, day)
+        assert (got.on, got.gross_outstanding, got.at_risk_30, got.at_risk_90) == (
+            day, expected.gross_outstanding, expected.at_risk_30, expected.at_risk_90)

@@ -327,11 +327,13 @@ def portfolio_report(scope: Scope, at: date, period: Period | None = None) -> Po
                                            months=MAX_TREND_MONTHS)})
     period = Period(start, end)
     flows = _disbursed_by_month(scope, start, end)
-    trend = tuple(Month(f"{day:%Y-%m}", *flows.get(f"{day:%Y-%m}", (0, Decimal("0.00"))), quality)
-                  for day, quality in zip(ends, qualities(scope, ends)))
+    days = sorted({*ends, at})
+    by_day = dict(zip(days, qualities(scope, days)))  # one statement for the trend and ``at``
+    trend = tuple(Month(f"{day:%Y-%m}", *flows.get(f"{day:%Y-%m}", (0, Decimal("0.00"))), by_day[day])
+                  for day in ends)
     loans, amount = _disbursed(scope, period)
     written = _written_off_in(scope, period)
     average = sum((m.quality.gross_outstanding for m in trend), Decimal(0)) / len(trend)
     due, repaid = repayment(scope, start, end)
-    return PortfolioReport(scope, at, period, quality_at(scope, at), loans, amount, written,
+    return PortfolioReport(scope, at, period, by_day[at], loans, amount, written,
                            ratio(written, average), due, repaid, trend)
