@@ -465,3 +465,80 @@ def loans_check_arrears(on):
         with acting_for(institution_id):
             total += repayments.check_arrears(day)
     click.echo(f"{total} late instalment(s) told")
+# --- reports ----------------------------------------------------------------------------------
+
+@main.group()
+def report():
+    """Impact and portfolio reports of an institution or of the whole sector (docs/reports.md)."""
+
+
+def _report_scope(institution, sector):
+    from core.services.reports.common import institution_scope, sector_scope
+
+    if bool(institution) == bool(sector):
+        raise click.UsageError("give either --institution SLUG or --sector")
+    return sector_scope() if sector else institution_scope(institution)
+
+
+def _report_options(command):
+    command = click.option("--format", "output", type=click.Choice(["json", "csv"]), required=True,
+                           help="json or csv")(command)
+    command = click.option("--to", "end", metavar="DATE", help="last day of the period (YYYY-MM-DD)")(command)
+    command = click.option("--from", "start", metavar="DATE", help="first day of the period (YYYY-MM-DD)")(command)
+    command = click.option("--sector", is_flag=True, help="the whole sector (cells under 5 persons: \"<5\")")(command)
+    command = click.option("--institution", metavar="SLUG", help="one institution, e.g. microstart")(command)
+    return command
+
+
+def _usage_errors(build):
+    """Run ``build``; a ``ValidationFailed`` becomes a usage error (exit code 2) naming the option."""
+    from core.services.errors import ValidationFailed
+
+    try:
+        return build()
+    except ValidationFailed as failed:
+        raise click.UsageError("; ".join(f"--{field}: {message}" for field, message in failed.errors.items()))
+
+
+@report.command("impact")
+@_report_options
+@with_appcontext
+def report_impact(institution, sector, start, end, output):
+    """Persons and amounts financed, by target group, sector and region."""
+    import json
+
+    from core.services.reports import exports
+    from core.services.reports.common import parse_period
+    from core.services.reports.impact import impact_report
+
+    data = _usage_errors(lambda: impact_report(_report_scope(institution, sector), parse_period(start, end)))
+    if output == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(exports.to_csv(exports.impact_sheets(data)), nl=False)
+
+
+@report.command("portfolio")
+@_report_options
+@click.option("--at", metavar="DATE", help="date of the portfolio figures (default: today)")
+@with_appcontext
+def report_portfolio(institution, sector, start, end, output, at):
+    """Portfolio at a date; disbursements, write-offs, repayment and the monthly trend of a period."""
+    import json
+    from datetime import date
+
+    from core.services.reports import exports
+    from core.services.reports.common import parse_date, parse_period
+    from core.services.reports.portfolio import portfolio_report
+
+    def build():
+        scope = _report_scope(institution, sector)
+        day = parse_date(at, "at") or date.today()
+        period = parse_period(start, end)
+        return portfolio_report(scope, day, period if (period.start or period.end) else None)
+
+    data = _usage_errors(build)
+    if output == "json":
+        click.echo(json.dumps(data.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(exports.to_csv(exports.portfolio_sheets(data)), nl=False)

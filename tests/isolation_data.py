@@ -232,3 +232,16 @@ def an_import_run(staff):
         with acting_for(staff.institution_id):
             staff._import_run = portfolio_writer.start_run("isolation.csv", "client_ref\n", user=staff.admin).id
     return staff._import_run
+# --- reports -----------------------------------------------------------------------------------
+
+@marker
+def report_figures(staff):
+    """A loan of an unusual amount: only its own institution's reports may show the figure."""
+    if not getattr(staff, "_report_loan", False):
+        from datetime import date
+
+        from tests.reports_data import make_loan, person
+
+        make_loan(staff, person(staff, last_name=f"Report-{staff.slug}"), "97531.00", date(2025, 5, 5))
+        staff._report_loan = True
+    return ["97,531.00", "97531.00", "97.531,00"]

@@ -1,0 +1,212 @@
+"""Impact and portfolio reports over 100,000 loans.
+
+    .venv/bin/python bench/reports.py                      # SQLite file in bench/out/
+    MICROFIN_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/microfin_reports_bench \\
+        .venv/bin/python bench/reports.py                  # PostgreSQL (the database is recreated)
+
+Generates ``--loans`` loans (default 100,000), one client each, spread over the four institutions,
+with bulk inserts: clients with their intake attributes, annuity schedules of 12, 24 or 36 months
+(amounts from ``core.services.schedules``), and one to three payments per loan (some loans fall
+behind, a few are written off). Then times, ``--runs`` times each (median and worst): the impact
+report of the sector and of one institution, the portfolio quality at a date, and the whole
+portfolio report (twelve month ends of trend). Not a test: figures depend on the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECTORS = ("horeca", "local_retail", "services", "care", "transport", "construction", "other")
+POSTAL = {"1000": ("brussels", "BRU"), "9000": ("flanders", "VOV"), "2000": ("flanders", "VAN"),
+          "5000": ("wallonia", "WNA"), "4000": ("wallonia", "WLG"), "1070": ("brussels", "BRU")}
+TODAY = date(2026, 6, 30)
+BATCH = 20_000
+
+
+def database_url() -> str:
+    url = os.environ.get("MICROFIN_BENCH_DATABASE_URL")
+    if url:
+        from core.testing.database import recreate_postgres_database
+
+        recreate_postgres_database(url)
+        return url
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "reports.sqlite3"
+    if path.exists():
+        path.unlink()
+    return f"sqlite:///{path}"
+
+
+class Writer:
+    """Buffers rows per table and inserts them in batches."""
+
+    def __init__(self):
+        self.rows: dict = {}
+
+    def add(self, model, row: dict) -> None:
+        batch = self.rows.setdefault(model, [])
+        batch.append(row)
+        if len(batch) >= BATCH:
+            self.flush()  # every table, parents first (the order they were first added in)
+
+    def flush(self) -> None:
+        from sqlalchemy import insert
+
+        from core.extensions import db
+
+        for key in list(self.rows):
+            if self.rows.get(key):
+                db.session.execute(insert(key), self.rows[key])
+                self.rows[key] = []
+
+
+def generate(count: int, institution_ids: list[int]) -> float:
+    from core.extensions import db
+    from core.models.lending import LedgerEntry, Loan, ScheduleLine
+    from core.models.people import Client
+    from core.models.types import utcnow
+    from core.services.schedules import add_months, build_schedule, loan_terms
+
+    rng = random.Random(2026)
+    started = time.perf_counter()
+    now = utcnow()
+    shapes: dict = {}
+    writer = Writer()
+    ledger_id = 0
+    for index in range(1, count + 1):
+        institution_id = institution_ids[index % len(institution_ids)]
+        postal = rng.choice(list(POSTAL))
+        region, province = POSTAL[postal]
+        birth = date(1960, 1, 1) + (date(2004, 1, 1) - date(1960, 1, 1)) * rng.random()
+        sector = rng.choice(SECTORS)
+        writer.add(Client, dict(
+            id=index, institution_id=institution_id, version=1, status="active", first_name="Bench",
+            last_name=f"Client {index}", birth_date=birth, gender="female", postal_code=postal, region=region,
+            province=province, preferred_language="fr", disability=False, sector=sector, stage="starter",
+            sort_key=f"client {index}", first_name_key="bench", intake_gender=rng.choice(("female", "male")),
+            intake_born_abroad=rng.random() < 0.4, intake_age_group="30_to_49",
+            intake_low_educated=rng.random() < 0.3, intake_job_seeker=rng.random() < 0.5,
+            intake_disability=rng.random() < 0.05, created_at=now))
+        principal = Decimal(rng.randrange(1000, 25001, 500))
+        term = rng.choice((12, 24, 36))
+        disbursed = date(2022, 1, 1) + (date(2026, 6, 1) - date(2022, 1, 1)) * rng.random()
+        disbursed = disbursed.replace(day=min(disbursed.day, 28))
+        shape = shapes.get((principal, term))
+        if shape is None:
+            schedule = build_schedule(loan_terms(principal, "0.09", term, date(2026, 1, 1)))
+            shape = shapes[(principal, term)] = [(i.principal, i.interest) for i in schedule.instalments]
+        honour = Decimal(rng.choice((0, 0, 0, 2000, 5000)))
+        due_dates = [add_months(disbursed, n) for n in range(1, term + 1)]
+        paid_count = sum(1 for d in due_dates if d <= TODAY)
+        behind = rng.random() < 0.15
+        if behind:
+            paid_count = max(0, paid_count - rng.randint(1, 6))
+        written_off = behind and rng.random() < 0.2 and paid_count < term
+        all_paid = paid_count == term and not written_off
+        writer.add(Loan, dict(
+            id=index, institution_id=institution_id, version=1, client_id=index,
+            status="written_off" if written_off else ("repaid" if all_paid else "active"),
+            product_code="STD", principal=principal, term_months=term, annual_rate=Decimal("9"),
+            honour_loan=honour, disbursed_on=disbursed, schedule_version=0, created_at=now))
+        for number, ((p, i), due) in enumerate(zip(shape, due_dates), start=1):
+            writer.add(ScheduleLine, dict(loan_id=index, institution_id=institution_id, version=0,
+                                          kind="microloan", number=number, due_date=due, principal=p,
+                                          interest=i, fees=Decimal("0")))
+        cuts = []
+        if paid_count:  # one to three payments, the last one paying up to instalment ``paid_count``
+            cuts = sorted(rng.sample(range(1, paid_count), min(paid_count - 1, rng.randint(0, 2)))) + [paid_count]
+        start = 0
+        for cut in cuts:
+            amount = sum(p + i for p, i in shape[start:cut])
+            ledger_id += 1
+            writer.add(LedgerEntry, dict(id=ledger_id, institution_id=institution_id, loan_id=index,
+                                         kind="payment", amount=amount, value_date=due_dates[cut - 1],
+                                         source="import", created_at=now))
+            start = cut
+        if written_off:
+            ledger_id += 1
+            rest = sum(p for p, _ in shape[start:])
+            writer.add(LedgerEntry, dict(id=ledger_id, institution_id=institution_id, loan_id=index,
+                                         kind="write_off", amount=rest, value_date=TODAY, source="import",
+                                         created_at=now))
+    writer.flush()
+    db.session.commit()
+    from sqlalchemy import text
+
+    for table in ("clients", "loans", "loan_schedule_lines", "loan_ledger"):
+        db.session.execute(text(f"ANALYZE {table}"))
+    db.session.commit()
+    return time.perf_counter() - started
+
+
+def timed(runs: int, work) -> tuple[float, float, object]:
+    timings, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = work()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings), max(timings), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loans", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    os.environ.setdefault("MICROFIN_INSTANCE_PATH", tempfile.mkdtemp(prefix="microfin-bench-"))
+
+    from sqlalchemy import func, select
+
+    from core import create_app
+    from core.cli import upgrade_database
+    from core.extensions import db
+    from core.models.lending import LedgerEntry, ScheduleLine
+    from core.services.institutions import enabled_institutions
+    from core.services.reports.common import Period, institution_scope, sector_scope
+    from core.services.reports.impact import impact_report
+    from core.services.reports.portfolio import portfolio_report, quality_at
+    from core.tenancy import all_institutions
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(), "MICROFIN_DATA_KEY": "bench-data-key"})
+    with app.app_context():
+        upgrade_database()
+        ids = [row.id for row in enabled_institutions()]
+        seconds = generate(args.loans, ids)
+        with all_institutions("bench counts"):
+            lines = db.session.scalar(select(func.count()).select_from(ScheduleLine))
+            entries = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+        print(f"{db.engine.dialect.name}: generated {args.loans:,} loans, {lines:,} schedule lines, "
+              f"{entries:,} ledger entries in {seconds:.1f} s")
+        year = Period(date(2025, 7, 1), TODAY)
+        cases = [
+            ("impact, sector, all time", lambda: impact_report(sector_scope())),
+            ("impact, sector, one year", lambda: impact_report(sector_scope(), year)),
+            ("impact, one institution, all time", lambda: impact_report(institution_scope("microstart"))),
+            ("portfolio quality (PAR30/90) at a date, sector", lambda: quality_at(sector_scope(), TODAY)),
+            ("portfolio quality at a date, one institution",
+             lambda: quality_at(institution_scope("microstart"), TODAY)),
+            ("portfolio report, sector (12 month ends of trend)",
+             lambda: portfolio_report(sector_scope(), TODAY, year)),
+        ]
+        print(f"{'report':<52} {'median s':>9} {'worst s':>8}")
+        for label, work in cases:
+            median, worst, result = timed(1 if label.startswith("portfolio report") else args.runs, work)
+            print(f"{label:<52} {median:>9.2f} {worst:>8.2f}")
+        report = impact_report(sector_scope())
+        print("sector financed:", report["financed"], "PAR30 at", TODAY, quality_at(sector_scope(), TODAY).par30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Impact, portfolio and referral-outcome reports, aggregated in SQL (see docs/reports.md)."""

@@ -1,0 +1,75 @@
+"""Reports as rows for CSV and XLSX. Columns use the JSON keys (stable for spreadsheets and
+scripts); a suppressed cell is the string ``"<5"``. No name or identifier is ever written."""
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from openpyxl import Workbook
+
+from core.services.reports.portfolio import FIGURES, PortfolioReport
+
+IMPACT_HEADER = ["section", "key", "persons", "amount"]
+
+
+def impact_rows(report: dict) -> list[list]:
+    """One row per cell: ``financed``, then each target group, sector and region."""
+    rows = [["financed", "all", report["financed"]["persons"], report["financed"]["amount"]]]
+    for section in ("target_groups", "sectors", "regions"):
+        rows += [[section, key, value["persons"], value["amount"]] for key, value in report[section].items()]
+    return rows
+
+
+def impact_sheets(report: dict) -> dict[str, tuple[list, list[list]]]:
+    return {"impact": (IMPACT_HEADER, impact_rows(report))}
+
+
+def portfolio_sheets(report: PortfolioReport) -> dict[str, tuple[list, list[list]]]:
+    """The key figures (one row per figure) and the monthly trend."""
+    data = report.as_dict()
+    figures = [[key, data[key]] for key in FIGURES]
+    trend_header = ["month", "disbursed_loans", "disbursed_amount", "gross_outstanding", "par30", "par90"]
+    trend = [[row[k] for k in trend_header] for row in data["trend"]]
+    return {"figures": (["figure", "value"], figures), "trend": (trend_header, trend)}
+
+
+def referral_sheets(report: dict) -> dict[str, tuple[list, list[list]]]:
+    header = ["key", "referred", "contacted", "financed", "conversion", "days_to_first_contact"]
+    return {name: (header, [[row[k] for k in header] for row in report[name]])
+            for name in ("referrer_kind", "region")}
+
+
+def to_csv(sheets: dict[str, tuple[list, list[list]]]) -> str:
+    """All sheets in one CSV, each row prefixed with its sheet's name."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    first = True
+    for name, (header, rows) in sheets.items():
+        if not first:
+            writer.writerow([])
+        first = False
+        writer.writerow(["table", *header])
+        writer.writerows([name, *row] for row in rows)
+    return out.getvalue()
+
+
+def to_xlsx(sheets: dict[str, tuple[list, list[list]]]) -> bytes:
+    """A workbook with one worksheet per sheet; numbers stay numbers where they are."""
+    book = Workbook()
+    book.remove(book.active)
+    for name, (header, rows) in sheets.items():
+        sheet = book.create_sheet(name[:31])
+        sheet.append(header)
+        for row in rows:
+            sheet.append([_cell(value) for value in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(value):
+    """Amounts and ratios (strings in the report) as Decimal numbers; "<5" and keys stay text."""
+    if isinstance(value, str) and value.replace(".", "", 1).lstrip("-").isdigit():
+        return Decimal(value)
+    return value

@@ -1,0 +1,160 @@
+"""Impact, portfolio and referral-outcome reports: pages with SVG charts and tables, CSV and XLSX.
+
+Institution staff see their own institution's figures, unsuppressed (the scope comes from the
+signed-in user, never from the URL). The federation (auditors, operators) sees the sector, or one
+institution's aggregates, with every cell under five persons suppressed.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask import Blueprint, abort, make_response, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core.models import FEDERATION_ROLES, INSTITUTION_ROLES
+from core.services.errors import ValidationFailed
+from core.services.institutions import enabled_institutions, slug_for_id
+from core.services.reports import exports
+from core.services.reports.common import SUPPRESSED, Scope, institution_scope, parse_date, parse_period, sector_scope
+from core.services.reports.impact import impact_report
+from core.services.reports.portfolio import portfolio_report
+from core.services.reports.referral_outcomes import referral_outcomes
+from core.web.access import roles_required
+from core.web.charts import bar_chart, column_chart
+from core.web.rendering import render
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+READERS = (*INSTITUTION_ROLES, *FEDERATION_ROLES)
+FORMATS = ("html", "csv", "xlsx")
+
+LABELS = {
+    "women": _l("Women"), "born_abroad": _l("Born outside Belgium"), "young": _l("Under 30 at disbursement"),
+    "low_educated": _l("Low-educated"), "job_seekers": _l("Job seekers"), "disability": _l("With a disability"),
+    "horeca": _l("Hotels, restaurants, cafés"), "retail": _l("Local retail"), "services": _l("Services"),
+    "care": _l("Care"), "transport": _l("Transport"), "construction": _l("Construction"), "other": _l("Other"),
+    "brussels": _l("Brussels"), "wallonia": _l("Wallonia"), "flanders": _l("Flanders"),
+    "bank": _l("Bank"), "public": _l("Public financier"),
+}
+
+
+def label(key: str) -> str:
+    return str(LABELS.get(key, key))
+
+
+def shown(value, kind: str = "count") -> str:
+    """A figure as displayed: "< 5" when suppressed, amounts with two decimals, ratios in percent."""
+    if value == SUPPRESSED:
+        return "< 5"
+    if value is None:
+        return "–"
+    if kind == "amount":
+        return format_decimal(Decimal(value), "#,##0.00")
+    if kind == "ratio":
+        return format_decimal(Decimal(value) * 100, "#,##0.00") + " %"
+    if kind == "days":
+        return format_decimal(Decimal(value), "#,##0.0")
+    return format_decimal(value, "#,##0")
+
+
+def _number(value) -> Decimal | None:
+    return None if value in (SUPPRESSED, None) else Decimal(value)
+
+
+def _scope() -> Scope:
+    """The signed-in user's scope; the federation may choose one institution (``?institution=``)."""
+    if current_user.role in FEDERATION_ROLES:
+        slug = request.args.get("institution", "").strip()
+        return institution_scope(slug, suppress=True) if slug else sector_scope()
+    return Scope(slug_for_id(current_user.institution_id), current_user.institution_id, False)
+
+
+def _format() -> str:
+    kind = request.args.get("format", "html")
+    if kind not in FORMATS:
+        abort(404)
+    return kind
+
+
+def _download(name: str, sheets: dict, kind: str):
+    if kind == "csv":
+        response = make_response("\ufeff" + exports.to_csv(sheets))
+        response.mimetype = "text/csv"
+    else:
+        response = make_response(exports.to_xlsx(sheets))
+        response.mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
+    return response
+
+
+def _page(template: str, errors: dict | None = None, **context):
+    institutions = enabled_institutions() if current_user.role in FEDERATION_ROLES else []
+    args = {key: value for key, value in request.args.items() if key != "format"}
+    urls = {kind: url_for(request.endpoint, **args, format=kind) for kind in ("csv", "xlsx")}
+    return render(template, status=422 if errors else 200, errors=errors or {}, values=request.args,
+                  institutions=institutions, label=label, shown=shown, download_urls=urls, **context)
+
+
+@bp.route("/impact")
+@roles_required(*READERS)
+def impact():
+    """Persons and amounts financed: overall, by target group, sector and region."""
+    kind = _format()
+    try:
+        scope = _scope()
+        report = impact_report(scope, parse_period(request.args.get("from"), request.args.get("to")))
+    except ValidationFailed as failed:
+        return _page("reports/impact.html", failed.errors, report=None)
+    if kind != "html":
+        return _download(f"impact-{scope.name}", exports.impact_sheets(report), kind)
+    charts = [bar_chart(title, [(label(key), _number(value["persons"]), shown(value["persons"]))
+                                for key, value in report[section].items()])
+              for section, title in (("target_groups", _("Persons financed by target group")),
+                                     ("sectors", _("Persons financed by sector")),
+                                     ("regions", _("Persons financed by region")))]
+    return _page("reports/impact.html", report=report, charts=charts)
+
+
+@bp.route("/portfolio")
+@roles_required(*READERS)
+def portfolio():
+    """Portfolio quality at a date; disbursements, write-offs and repayment over a period; the trend."""
+    kind = _format()
+    try:
+        scope = _scope()
+        at = parse_date(request.args.get("at"), "at") or date.today()
+        period = parse_period(request.args.get("from"), request.args.get("to"))
+        report = portfolio_report(scope, at, period if (period.start or period.end) else None)
+    except ValidationFailed as failed:
+        return _page("reports/portfolio.html", failed.errors, report=None)
+    if kind != "html":
+        return _download(f"portfolio-{scope.name}", exports.portfolio_sheets(report), kind)
+    data = report.as_dict()
+    charts = []
+    if data["trend"]:
+        charts = [column_chart(_("Gross outstanding portfolio at each month's end (EUR)"),
+                               [(m["month"][2:], Decimal(m["gross_outstanding"]), shown(m["gross_outstanding"], "amount"))
+                                for m in data["trend"]]),
+                  column_chart(_("PAR30 at each month's end"),
+                               [(m["month"][2:], Decimal(m["par30"]), shown(m["par30"], "ratio")) for m in data["trend"]])]
+    return _page("reports/portfolio.html", report=report, data=data, charts=charts)
+
+
+@bp.route("/referrals")
+@roles_required(*READERS)
+def referrals():
+    """What became of referrals: by referrer kind and by region."""
+    kind = _format()
+    try:
+        scope = _scope()
+        report = referral_outcomes(scope, parse_period(request.args.get("from"), request.args.get("to")))
+    except ValidationFailed as failed:
+        return _page("reports/referrals.html", failed.errors, report=None)
+    if kind != "html":
+        return _download(f"referrals-{scope.name}", exports.referral_sheets(report), kind)
+    charts = [bar_chart(_("Referrals received by region"),
+                        [(label(r["key"]), _number(r["referred"]), shown(r["referred"])) for r in report["region"]])]
+    return _page("reports/referrals.html", report=report, charts=charts)
