@@ -245,3 +245,22 @@ def test_national_number_must_match_the_birth_date(app, staff_a):
         with pytest.raises(ValidationFailed) as failed:
             clients.create_client(client_data(birth_date=date(1986, 7, 30)), user=staff_a.officer)
         assert "born on another date" in str(failed.value.errors["national_number"])
+
+
+def test_coaching_stays_open_while_a_loan_is_outstanding(app, staff_a):
+    import pytest
+
+    from core.services import coaching
+    from core.services.errors import ValidationFailed
+    from core.tenancy import acting_for
+    from tests.clients_data import make_client
+    from tests.loans_data import make_loan
+
+    client = make_client(staff_a, first_name="Open", last_name="Track")
+    make_loan(staff_a, client)
+    with acting_for(staff_a.institution_id):
+        coaching.open_track(client.id)
+        with pytest.raises(ValidationFailed) as refused:
+            coaching.close_track(client.id, final_note="Done")
+        assert "loan outstanding" in str(refused.value.errors[""])
+        assert coaching.track_of(client.id).status == "open"

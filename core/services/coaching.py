@@ -77,6 +77,8 @@ def close_track(client_id: int, *, final_note: str, reason: str = "manual") -> C
     note = (final_note or "").strip()
     if reason == "manual" and not note:
         raise ValidationFailed({"final_note": _l("Write a final note to close the coaching.")})
+    if reason == "manual" and _has_loan_outstanding(client_id):
+        raise ValidationFailed({"": _l("Coaching stays open while the client has a loan outstanding.")})
     track.status, track.close_reason, track.final_note = "closed", reason, note or None
     track.closed_at = utcnow()
     db.session.commit()
@@ -84,10 +86,17 @@ def close_track(client_id: int, *, final_note: str, reason: str = "manual") -> C
     return track
 
 
+def _has_loan_outstanding(client_id: int) -> bool:
+    from core.models.lending import Loan
+
+    return db.session.scalar(select(Loan.id).where(Loan.client_id == client_id, Loan.status == "active")
+                             .limit(1)) is not None
+
+
 def close_on_repayment(client_id: int) -> CoachingTrack | None:
-    """``loan.repaid``: close the client's open coaching, if any (nothing to do otherwise)."""
+    """``loan.repaid``: close the client's open coaching once no loan is outstanding."""
     track = track_of(client_id)
-    if track is None or track.status != "open":
+    if track is None or track.status != "open" or _has_loan_outstanding(client_id):
         return None
     return close_track(client_id, final_note="", reason="loan_repaid")
 
