@@ -32,7 +32,7 @@ LAST = ["Peeters", "Janssens", "Maes", "Dubois", "Lambert", "El Idrissi", "Claes
         "Vermeulen", "Diallo", "Hermans", "Lejeune", "Michiels", "Bakkali", "Renard"]
 POSTAL = ["1000", "1030", "1070", "1080", "2000", "2600", "3000", "3500", "4000", "5000", "6000",
           "7000", "8000", "8500", "9000", "9300", "1300", "1640", "4700", "6700"]
-SECTORS = ("horeca", "local_retail", "services", "care", "transport", "construction", "other")
+SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", "other")
 STAGES = ("project", "starter", "established")
 PASSWORD = "bench password long enough"
 

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SECTORS = ("horeca", "local_retail", "services", "care", "transport", "construction", "other")
+SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", "other")
 POSTAL = {"1000": ("brussels", "BRU"), "9000": ("flanders", "VOV"), "2000": ("flanders", "VAN"),
           "5000": ("wallonia", "WNA"), "4000": ("wallonia", "WLG"), "1070": ("brussels", "BRU")}
 TODAY = date(2026, 6, 30)

@@ -63,7 +63,7 @@ SAMPLE_PEOPLE = (
     ("Pieter", "Claes", "1999-11-02", "male", "upper_secondary", "employed", "transport", "starter"),
     ("Fatou", "Diallo", "1979-06-21", "female", "higher", "self_employed", "care", "established"),
     ("Luca", "Romano", "2001-01-30", "male", "primary", "job_seeker", "construction", "project"),
-    ("Sarah", "Dubois", "1993-08-08", "female", "upper_secondary", "inactive", "local_retail", "starter"),
+    ("Sarah", "Dubois", "1993-08-08", "female", "upper_secondary", "inactive", "retail", "starter"),
     ("Mehmet", "Yilmaz", "1985-04-17", "male", "lower_secondary", "job_seeker", "services", "established"),
 )
 SAMPLE_POSTAL_CODES = {"microstart": ("1070", "9000", "4000", "2000", "6000", "1000"),

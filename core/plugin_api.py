@@ -103,7 +103,7 @@ class Stage(StrEnum):
 
 
 #: Sectors of the impact report (DOMAIN.md).
-SECTORS = ("horeca", "local_retail", "services", "care", "transport", "construction", "other")
+SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", "other")
 #: What the money is for. ``refinancing`` pays off other debt.
 PURPOSES = ("investment", "working_capital", "refinancing")
 #: How a loan is repaid: equal instalments, equal principal parts, or flat interest on the amount.

@@ -23,7 +23,7 @@ def financed(app, staff_a, staff_b):
     make_loan(staff_a, p1, "10000", date(2025, 3, 1), honour="2000")
     make_loan(staff_a, p1, "5000", date(2026, 1, 10))  # after the period
     p2 = person(staff_a, last_name="Ptwo", gender="male", country_of_birth="BE", birth_date=date(2000, 5, 10),
-                education_level="higher", employment_status="employed", sector="local_retail",
+                education_level="higher", employment_status="employed", sector="retail",
                 postal_code="9000", city="Gent", preferred_language="nl")
     make_loan(staff_a, p2, "8000", date(2025, 5, 9))
     make_loan(staff_a, p2, "9000", date(2025, 6, 1), status="draft").loan  # never disbursed

@@ -39,7 +39,6 @@ from core.services.schedules import Method, build_schedule, honour_loan_schedule
 from core.geo import province_for_postal_code, region_for_postal_code
 
 GENDERS = {"F": "female", "M": "male", "X": "other"}
-SECTORS = {"retail": "local_retail"}  # the file's sector codes that core spells differently
 LOW_EDUCATION = ("none", "primary", "lower_secondary")
 RULE_FIELDS = {"amount": "principal", "term_months": "term_months", "honour_loan": "honour_loan"}
 log = logging.getLogger(__name__)
@@ -152,7 +151,7 @@ def _client(imported) -> Client:
                     province=province_for_postal_code(p.postal_code), preferred_language=p.language,
                     country_of_birth=p.country_of_birth, education_level=p.education,
                     employment_status=p.employment_status, disability=p.disability,
-                    enterprise_number=first.enterprise_number, sector=SECTORS.get(first.sector, first.sector),
+                    enterprise_number=first.enterprise_number, sector=first.sector,
                     stage="established" if first.enterprise_number else "starter")
     client.sort_key = search_key(f"{p.last_name} {p.first_name}")[:220]
     client.first_name_key = search_key(p.first_name)[:100]

@@ -8,20 +8,14 @@ from core.plugin_api import SECTORS, Eligibility, ReferralFacts
 
 log = logging.getLogger(__name__)
 
-# The API speaks the sector codes of the import file and the impact report ("retail");
-# the plugin API names it after DOMAIN.md's "local retail".
-_SECTOR_OF_API = {"retail": "local_retail"}
-
-
 def facts_of(referral: Referral) -> ReferralFacts:
     """What an institution may weigh: the coded need, never the applicant's identity."""
-    sector = _SECTOR_OF_API.get(referral.sector, referral.sector)
     return ReferralFacts(
         postal_code=referral.postal_code,
         language=referral.language,
         amount=referral.amount_requested,
         stage=referral.stage,
-        sector=sector if sector in SECTORS else None,
+        sector=referral.sector if referral.sector in SECTORS else None,
         purpose=referral.purpose_category,
         enterprise_age_months=0 if referral.stage == "project" else None,
         collective_debt_settlement=referral.collective_debt_settlement,

@@ -418,12 +418,11 @@ def client_prefill(found: ReferralOffer) -> dict:
     """The consented data of the referral as client-form values (the officer completes the rest)."""
     referral = found.referral
     language = referral.language if referral.language in ("nl", "fr", "en") else None
-    sector = {"retail": "local_retail"}.get(referral.sector, referral.sector)
     return {key: value for key, value in {
         "first_name": referral.applicant_first_name, "last_name": referral.applicant_last_name,
         "birth_date": referral.applicant_birth_date, "email": referral.applicant_email,
         "phone": referral.applicant_phone, "postal_code": referral.postal_code,
-        "preferred_language": language, "sector": sector, "stage": referral.stage,
+        "preferred_language": language, "sector": referral.sector, "stage": referral.stage,
         "enterprise_number": referral.enterprise_number,
     }.items() if value is not None}
 

@@ -20,7 +20,7 @@ EDUCATION_LABELS = {"none": _l("No diploma"), "primary": _l("Primary school"),
 EMPLOYMENT_LABELS = {"job_seeker": _l("Job seeker"), "employed": _l("Employed"),
                      "self_employed": _l("Self-employed"), "inactive": _l("Inactive"),
                      "student": _l("Student")}
-SECTOR_LABELS = {"horeca": _l("Hotels, restaurants, cafés"), "local_retail": _l("Local retail"),
+SECTOR_LABELS = {"horeca": _l("Hotels, restaurants, cafés"), "retail": _l("Local retail"),
                  "services": _l("Services"), "care": _l("Care"), "transport": _l("Transport"),
                  "construction": _l("Construction"), "other": _l("Other")}
 STAGE_LABELS = {"project": _l("Project"), "starter": _l("Starter (under 1 year)"),

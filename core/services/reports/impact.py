@@ -16,8 +16,7 @@ from core.tenancy import all_institutions
 
 TARGET_GROUPS = ("women", "born_abroad", "young", "low_educated", "job_seekers", "disability")
 # report key → the client's ``sector`` value
-SECTORS = {"horeca": "horeca", "retail": "local_retail", "services": "services", "care": "care",
-           "transport": "transport", "construction": "construction", "other": "other"}
+SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", "other")
 REGIONS = ("brussels", "wallonia", "flanders")
 YOUNG_BEFORE = 30
 
@@ -38,7 +37,7 @@ def _conditions() -> dict[str, dict]:
             "job_seekers": Client.intake_job_seeker.is_(True),
             "disability": Client.intake_disability.is_(True),
         },
-        "sectors": {key: Client.sector == value for key, value in SECTORS.items()},
+        "sectors": {key: Client.sector == key for key in SECTORS},
         "regions": {key: Client.region == key for key in REGIONS},
     }
 
