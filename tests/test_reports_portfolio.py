@@ -100,6 +100,9 @@ def test_report_flows_and_scope(book):
     assert report.average_loan == Decimal("3800.00")
     assert report.written_off == Decimal("1100.00")
     assert [m.month for m in report.trend] == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
+    assert [(m.disbursed_loans, m.disbursed_amount) for m in report.trend[:4]] == [
+        (1, Decimal("6000.00")), (1, Decimal("3000.00")), (1, Decimal("2400.00")), (0, Decimal("0.00"))]
+    assert report.trend[-1].quality == report.quality  # the last month ends on the report date
     sector = portfolio_report(sector_scope(suppress=False), date(2025, 6, 30),
                               Period(date(2025, 1, 1), date(2025, 6, 30)))
     assert sector.disbursed_loans == 4  # Hefboom's loan counts for the sector only

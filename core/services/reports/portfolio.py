@@ -160,8 +160,9 @@ def _lines(scope: Scope, where: list):
         order_by=ScheduleLine.number, rows=(None, 0))
     conditions = [Loan.disbursed_on.is_not(None), Loan.status.in_(DISBURSED_STATUSES),
                   ScheduleLine.kind == "microloan", *where]
-    if scope.institution_id is not None:
-        conditions.append(Loan.institution_id == scope.institution_id)
+    if scope.institution_id is not None:  # on both tables, so either index can serve
+        conditions += [Loan.institution_id == scope.institution_id,
+                       ScheduleLine.institution_id == scope.institution_id]
     principal_from = func.sum(cents(ScheduleLine.principal)).over(  # same window, one pass
         partition_by=(ScheduleLine.loan_id, ScheduleLine.version, ScheduleLine.kind),
         order_by=ScheduleLine.number, rows=(0, None))
