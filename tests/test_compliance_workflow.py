@@ -186,7 +186,7 @@ def test_core_evidence_is_frozen_at_submission(app, staff_a):
     assessment = new_assessment(staff_a, starter, start="2020-01-01", end="2030-12-31")
     with tenancy.acting_for(staff_a.institution_id):
         found = evidence.automatic_evidence(assessment)
-    assert set(found) == {"5.3", "5.4", "5.5"}
+    assert set(found) == {"1.1", "2.6", "4.1", "5.3", "5.4", "5.5"}  # 1.1, 2.6, 4.1: lending
     assert "admin: 1, coach: 1, officer: 1" in found["5.3"][0]["summary"]
     assert found["5.5"][0]["ok"] is True and "5 failures within 15 minutes" in found["5.5"][0]["summary"]
     assert found["5.4"][0]["summary"].startswith(("1 changes", "2 changes", "3 changes", "4 changes"))

@@ -218,3 +218,19 @@ def test_write_off_and_recovery(staff_a):
         assert loan.status == "written_off" and repayments.recovered(loan) == Decimal("150.00")
         written = next(e for e in loan.ledger if e.kind == "write_off")
         assert written.amount > Decimal("1000")
+
+
+def test_lending_compliance_evidence(staff_a):
+    from core.services.compliance import catalogue as catalogues
+    from core.services.compliance import evidence
+    from tests.compliance_helpers import new_assessment
+
+    make_loan(staff_a, principal="3000", disbursed_on=date(2025, 1, 15))
+    starter = catalogues.load_starter()
+    today = date.today()
+    assessment = new_assessment(staff_a, starter, start=f"{today.year}-01-01", end=today.isoformat())
+    with acting_for(staff_a.institution_id):
+        found = evidence.automatic_evidence(assessment)
+    assert found["1.1"][0]["ok"] is True and "1 offers approved" in found["1.1"][0]["summary"]
+    assert found["2.6"][0]["ok"] is True and "0 by the person who drafted" in found["2.6"][0]["summary"]
+    assert found["4.1"][0]["ok"] is True and f"{today:%Y-%m}: 100.00 %" in found["4.1"][0]["summary"]

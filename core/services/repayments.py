@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TextIO
 
@@ -234,7 +234,7 @@ def reschedule_loan(loan_id: int, *, on: date, term_months: int, user, version=N
                      annual_rate=Decimal(loan.annual_rate) / 100, method=Method(loan.repayment_method),
                      grace=Grace.NONE)
     if now.arrears.days_past_due > 0:
-        loan.late_since = min(filter(None, [loan.late_since, on - _days(now.arrears.days_past_due)]))
+        loan.late_since = min(filter(None, [loan.late_since, on - timedelta(days=now.arrears.days_past_due)]))
     version_number = loan.schedule_version + 1
     db.session.add_all(ScheduleLine(loan_id=loan.id, version=version_number, kind="microloan", number=i.number,
                                     due_date=i.due_on, principal=i.principal, interest=i.interest, fees=i.fee,
@@ -243,12 +243,6 @@ def reschedule_loan(loan_id: int, *, on: date, term_months: int, user, version=N
     _commit_or_conflict()
     db.session.refresh(loan)
     return loan
-
-
-def _days(n: int):
-    from datetime import timedelta
-
-    return timedelta(days=n)
 
 
 # --- portfolio quality and follow-up ------------------------------------------------------
