@@ -66,6 +66,10 @@ SAMPLE_PEOPLE = (
     ("Sarah", "Dubois", "1993-08-08", "female", "upper_secondary", "inactive", "retail", "starter"),
     ("Mehmet", "Yilmaz", "1985-04-17", "male", "lower_secondary", "job_seeker", "services", "established"),
 )
+SAMPLE_ENTERPRISE_NUMBERS = ("0403170701", "0417692391", "0812345603", "0550123424", "0660987692",
+                             "0770032124")
+SAMPLE_PRODUCTS = {"microstart": "jump", "credal": "microcredit_pro", "hefboom": "impulskrediet",
+                   "brusoc": "open_up"}
 SAMPLE_POSTAL_CODES = {"microstart": ("1070", "9000", "4000", "2000", "6000", "1000"),
                        "credal": ("1348", "5000", "6000", "1000", "1348", "5000"),
                        "hefboom": ("9000", "2000", "3000", "8000", "9000", "3500"),
@@ -92,14 +96,18 @@ def _load_sample_files() -> None:
             if officer is None or coach is None:
                 continue
             language = LANGUAGE_OF.get(institution.slug, "fr")
-            for (first, last, born, gender, education, employment, sector, stage), code in zip(SAMPLE_PEOPLE, codes):
+            made = []
+            for (first, last, born, gender, education, employment, sector, stage), code, number in zip(
+                    SAMPLE_PEOPLE, codes, SAMPLE_ENTERPRISE_NUMBERS):
                 client = clients.create_client({
                     "first_name": first, "last_name": last, "birth_date": date.fromisoformat(born),
                     "gender": gender, "postal_code": code, "preferred_language": language,
                     "education_level": education, "employment_status": employment, "sector": sector,
                     "stage": stage, "enterprise_name": f"{first}'s {sector.replace('_', ' ')}",
                     "coach_id": coach.id, "country_of_birth": "BE" if last in ("Claes", "Dubois") else None,
+                    "enterprise_number": number,
                 }, user=officer, confirm_duplicate=True)
+                made.append(client)
                 coaching.add_session(client.id, coach_id=coach.id, held_on=date.today() - timedelta(days=7),
                                      duration_minutes=90, channel="in_person", topics="Business plan",
                                      actions=[coaching.ActionInput("Collect three supplier quotes",
@@ -107,7 +115,40 @@ def _load_sample_files() -> None:
             coaching.create_training(title="Bookkeeping basics", starts_on=date.today() + timedelta(days=21),
                                      ends_on=date.today() + timedelta(days=21), place=institution.name("fr"),
                                      capacity=12)
+            admin = db.session.scalar(select(User).where(User.role == "admin"))
+            _sample_loans(SAMPLE_PRODUCTS.get(institution.slug), made[:4], officer, admin)
     _load_sample_referrals()
+
+
+def _sample_loans(product_code, borrowers, officer, admin) -> None:
+    """Loans paid out 10 months ago: two paid on time, one late, one application waiting."""
+    from datetime import date, timedelta
+
+    from core.services import loans, repayments
+    from core.services.errors import ValidationFailed
+
+    if product_code is None or admin is None:
+        return
+    paid_out = date.today().replace(day=1) - timedelta(days=300)
+    for index, client in enumerate(borrowers):
+        data = {"product_code": product_code, "principal": str(6000 + 2000 * index), "term_months": "36",
+                "purpose_category": "investment", "purpose": "Equipment", "honour_loan": "0",
+                "honour_deferral_months": "0", "grace_months": "0", "bank_cofinancing": "0",
+                "own_contribution": "600"}
+        try:
+            loan = loans.draft_application(client.id, data, user=officer)
+            loans.submit(loan.id, user=officer)
+            if index == 3:
+                continue  # waits for a decision in the approval queue
+            loan = loans.decide(loan.id, user=admin, approve=True, version=loans.get_loan(loan.id).version)
+            loan = loans.disburse(loan.id, on=paid_out, user=admin)
+        except ValidationFailed:
+            continue  # a plugin's settings may rule the sample out; the demo does without it
+        months_paid = {0: 10, 1: 9, 2: 5}[index]
+        lines = sorted((line for line in loan.schedule_lines), key=lambda line: line.due_date)
+        for line in lines[:months_paid]:
+            repayments.record_payment(loan.id, paid_on=line.due_date, user=officer,
+                                      amount=str(line.principal + line.interest + line.fees))
 
 
 def _load_sample_referrals() -> None:
