@@ -5,11 +5,13 @@ through its ``loan_rules`` callback, and loan references not used yet); if any r
 nothing is written and every error names its line and column. Otherwise clients, loans and their
 schedules are written in ONE transaction (schedule lines with one multi-row insert).
 
-What the file does not say is not invented: it carries no repayment history, so an imported
-``active`` loan has no payment in its ledger (book the payments received so far, e.g. from a bank
-statement); a ``repaid`` loan gets one payment of its whole schedule (source ``import``) on its
-last due date (today if later) and is closed then; a ``written_off`` loan is closed on the import
-date without ledger entries.
+The file carries no repayment history, so the import states its assumptions in the ledger, as
+entries of source ``import`` that an officer can reverse: an ``active`` loan is taken as up to
+date — one payment of the instalments due before the import date, on the last of those dates —
+so that a fresh import does not show every loan as late (an officer reverses it and books the
+real payments where a loan was in arrears); a ``repaid`` loan gets one payment of its whole
+schedule on its last due date (today if later) and is closed then; a ``written_off`` loan is
+closed on the import date without ledger entries.
 """
 from __future__ import annotations
 
@@ -133,10 +135,8 @@ def _write(checked: PortfolioFile, products: dict, today: date, progress) -> lis
         for line in schedule_rows:
             line.update(loan_id=loan.id, institution_id=loan.institution_id)
         lines.extend(schedule_rows)
-        if row.status == "repaid":
-            total = sum((r["principal"] + r["interest"] + r["fees"] for r in schedule_rows), Decimal("0.00"))
-            ledger.append(LedgerEntry(loan_id=loan.id, kind="payment", amount=total, value_date=loan.closed_on,
-                                      source="import", note="imported as repaid", institution_id=loan.institution_id))
+        if row.status in ("repaid", "active"):
+            ledger.extend(_assumed_payment(loan, row.status, schedule_rows, today))
         if progress and count % 500 == 0:
             progress(count)
     table = Loan.__table__
@@ -146,6 +146,19 @@ def _write(checked: PortfolioFile, products: dict, today: date, progress) -> lis
     db.session.add_all(ledger)
     db.session.flush()
     return [loan for _, loan, _ in pairs]
+
+
+def _assumed_payment(loan: Loan, status: str, schedule_rows: list[dict], today: date) -> list[LedgerEntry]:
+    """The import's payment of a repaid loan (its whole schedule) or of an active one (what fell
+    due before the import date); none when nothing was due yet."""
+    due = schedule_rows if status == "repaid" else [r for r in schedule_rows if r["due_date"] < today]
+    if not due:
+        return []
+    total = sum((r["principal"] + r["interest"] + r["fees"] for r in due), Decimal("0.00"))
+    on = loan.closed_on if status == "repaid" else max(r["due_date"] for r in due)
+    note = "imported as repaid" if status == "repaid" else "imported as up to date: instalments due before the import"
+    return [LedgerEntry(loan_id=loan.id, kind="payment", amount=total, value_date=on, source="import",
+                        note=note, institution_id=loan.institution_id)]
 
 
 LINE_COLUMNS = ("loan_id", "version", "kind", "number", "due_date", "principal", "interest", "fees",
