@@ -9,7 +9,7 @@ from markupsafe import Markup
 WIDTH = 640
 BAR = 22
 GAP = 8
-LABEL_WIDTH = 190
+LABEL_WIDTH = 260  # room for the longest translated label ("Moins de 30 ans au décaissement")
 
 
 def bar_chart(title: str, rows: list[tuple[str, Decimal | int | None, str]]) -> Markup:
