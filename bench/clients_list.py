@@ -38,19 +38,9 @@ PASSWORD = "bench password long enough"
 
 
 def database_url(reuse: bool) -> str:
-    url = os.environ.get("MICROFIN_BENCH_DATABASE_URL")
-    if url:
-        if not reuse:
-            from core.testing.database import recreate_postgres_database
+    from bench.common import database_url as fresh
 
-            recreate_postgres_database(url)
-        return url
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "clients.sqlite3"
-    if path.exists() and not reuse:
-        path.unlink()
-    return f"sqlite:///{path}"
+    return fresh("clients", reuse=reuse)
 
 
 def generate(count: int, institution_id: int, coach_ids: list[int]) -> float:

@@ -12,7 +12,6 @@ the machine; they go in bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,18 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def database_url() -> str:
-    url = os.environ.get("MICROFIN_BENCH_DATABASE_URL")
-    if url:
-        from core.testing.database import recreate_postgres_database
+    from bench.common import database_url as fresh
 
-        recreate_postgres_database(url)
-        return url
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "import.sqlite3"
-    if path.exists():
-        path.unlink()
-    return f"sqlite:///{path}"
+    return fresh("import")
 
 
 def main() -> None:

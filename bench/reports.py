@@ -35,18 +35,9 @@ BATCH = 20_000
 
 
 def database_url() -> str:
-    url = os.environ.get("MICROFIN_BENCH_DATABASE_URL")
-    if url:
-        from core.testing.database import recreate_postgres_database
+    from bench.common import database_url as fresh
 
-        recreate_postgres_database(url)
-        return url
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "reports.sqlite3"
-    if path.exists():
-        path.unlink()
-    return f"sqlite:///{path}"
+    return fresh("reports")
 
 
 class Writer:
