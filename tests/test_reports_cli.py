@@ -39,7 +39,7 @@ def test_portfolio_json(runner, one_loan):
                                   "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["gross_outstanding"] == "2500.50" and data["active_borrowers"] == 1
+    assert data["gross_outstanding"] == "3000.00" and data["active_borrowers"] == 1  # microloan + honour loan
     assert data["trend"][-1]["month"] == "2025-04"
 
 

@@ -141,8 +141,15 @@ def _paid_by(on: date):
     cancelled = exists().where(reversal.reverses_id == LedgerEntry.id, reversal.kind == "reversal",
                                reversal.value_date <= on)
     return (select(LedgerEntry.loan_id.label("loan_id"), func.sum(cents(LedgerEntry.amount)).label("paid"))
-            .where(LedgerEntry.kind == "payment", LedgerEntry.value_date <= on, ~cancelled)
+            .join(Loan, Loan.id == LedgerEntry.loan_id)
+            .where(LedgerEntry.kind == "payment", LedgerEntry.value_date <= on, ~cancelled, _of_current_version())
             .group_by(LedgerEntry.loan_id).subquery())
+
+
+def _of_current_version():
+    """A payment counts for the current schedule version: since the rescheduling, if any
+    (the loans service replays the ledger the same way: ``repayments._engine_entries``)."""
+    return (Loan.rescheduled_on.is_(None)) | (LedgerEntry.value_date >= Loan.rescheduled_on)
 
 
 def _written_off():
@@ -152,20 +159,24 @@ def _written_off():
 
 
 def _lines(scope: Scope, where: list):
-    """Microloan lines of the latest schedule version with the running total due through each."""
+    """Lines of the latest schedule version with the running total due through each.
+
+    The microloan and the interest-free honour loan share one payment reference, so payments go
+    to both schedules merged by due date (``repayments.schedule_of``): lines are ordered by due
+    date, the microloan line first on a shared date. Within a date fees and interest are all on the
+    microloan line, so this allocates exactly as the engine does (fees → interest → principal).
+    """
     line_total = cents(ScheduleLine.principal) + cents(ScheduleLine.interest) + cents(ScheduleLine.fees)
-    # partitioned like the unique index (loan, version, kind, number): no sort is needed
+    merged_order = (ScheduleLine.due_date, case((ScheduleLine.kind == "microloan", 0), else_=1),
+                    ScheduleLine.number)
     due_through = func.sum(line_total).over(
-        partition_by=(ScheduleLine.loan_id, ScheduleLine.version, ScheduleLine.kind),
-        order_by=ScheduleLine.number, rows=(None, 0))
-    conditions = [Loan.disbursed_on.is_not(None), Loan.status.in_(DISBURSED_STATUSES),
-                  ScheduleLine.kind == "microloan", *where]
+        partition_by=(ScheduleLine.loan_id, ScheduleLine.version), order_by=merged_order, rows=(None, 0))
+    conditions = [Loan.disbursed_on.is_not(None), Loan.status.in_(DISBURSED_STATUSES), *where]
     if scope.institution_id is not None:  # on both tables, so either index can serve
         conditions += [Loan.institution_id == scope.institution_id,
                        ScheduleLine.institution_id == scope.institution_id]
     principal_from = func.sum(cents(ScheduleLine.principal)).over(  # same window, one pass
-        partition_by=(ScheduleLine.loan_id, ScheduleLine.version, ScheduleLine.kind),
-        order_by=ScheduleLine.number, rows=(0, None))
+        partition_by=(ScheduleLine.loan_id, ScheduleLine.version), order_by=merged_order, rows=(0, None))
     return (select(ScheduleLine.loan_id, Loan.client_id, ScheduleLine.due_date,
                    cents(ScheduleLine.principal).label("principal"), line_total.label("total"),
                    due_through.label("due_through"), principal_from.label("principal_from"))
@@ -193,7 +204,8 @@ def _paid_on_dates(dates):
     return (select(LedgerEntry.loan_id.label("loan_id"), dates.c.on.label("on"),
                    func.sum(cents(LedgerEntry.amount)).label("paid"))
             .join(dates, LedgerEntry.value_date <= dates.c.on)
-            .where(LedgerEntry.kind == "payment", ~cancelled)
+            .join(Loan, Loan.id == LedgerEntry.loan_id)
+            .where(LedgerEntry.kind == "payment", ~cancelled, _of_current_version())
             .group_by(LedgerEntry.loan_id, dates.c.on).subquery())
 
 
@@ -210,8 +222,8 @@ def qualities(scope: Scope, days: list[date]) -> list[Quality]:
     dates, off = _dates(days), _written_off()
     lines = _lines(scope, [Loan.disbursed_on <= max(days)])
     paid = _paid_on_dates(dates)
-    loans = (select(Loan.id.label("loan_id"), Loan.client_id, dates.c.on, dates.c.on30, dates.c.on90,
-                    func.coalesce(paid.c.paid, 0).label("paid"))
+    loans = (select(Loan.id.label("loan_id"), Loan.client_id, Loan.late_since, dates.c.on, dates.c.on30,
+                    dates.c.on90, func.coalesce(paid.c.paid, 0).label("paid"))
              .join(dates, Loan.disbursed_on <= dates.c.on)
              .outerjoin(off, off.c.loan_id == Loan.id)
              .outerjoin(paid, and_(paid.c.loan_id == Loan.id, paid.c.on == dates.c.on))
@@ -220,8 +232,13 @@ def qualities(scope: Scope, days: list[date]) -> list[Quality]:
     before = lines.c.due_through - lines.c.total
     on_principal = loans.c.paid - before - lines.c.total + lines.c.principal
     outstanding = lines.c.principal_from - case((on_principal > 0, on_principal), else_=0)
-    late30 = lines.c.due_date < loans.c.on30
-    late90 = lines.c.due_date < loans.c.on90
+    # Late from the first unpaid due date, or from ``late_since`` (a rescheduled loan still late)
+    # when that is older — as ``arrears.arrears_from_state`` counts days past due.
+    is_late = lines.c.due_date < loans.c.on
+    oldest = case((and_(loans.c.late_since.is_not(None), loans.c.late_since < lines.c.due_date),
+                   loans.c.late_since), else_=lines.c.due_date)
+    late30 = and_(is_late, oldest < loans.c.on30)
+    late90 = and_(is_late, oldest < loans.c.on90)
     query = (select(loans.c.on, func.count(distinct(loans.c.client_id)), func.count(),
                     func.sum(outstanding), func.sum(case((late30, outstanding), else_=0)),
                     func.sum(case((late90, outstanding), else_=0)))
@@ -244,7 +261,7 @@ def quality_at(scope: Scope, on: date) -> Quality:
 
 
 def repayment(scope: Scope, start: date, end: date) -> tuple[Decimal, Decimal]:
-    """(due, repaid of it): microloan instalments due in [start, end] (up to a loan's write-off),
+    """(due, repaid of it): instalments (microloan and honour, merged) due in [start, end] (up to a loan's write-off),
     and what the payments up to ``end`` paid of them, oldest first as the engine allocates."""
     paid, off = _paid_by(end), _written_off()
     lines = _lines(scope, [Loan.disbursed_on <= end])
