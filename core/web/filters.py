@@ -5,17 +5,14 @@ from flask import Flask
 from flask_babel import format_currency, format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
+from core.web.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS
+
 ROLE_LABELS = {
     "admin": _l("administrator"),
     "officer": _l("loan officer"),
     "coach": _l("coach"),
     "auditor": _l("federation auditor"),
     "operator": _l("operator"),
-}
-REGION_LABELS = {
-    "brussels": _l("Brussels-Capital"),
-    "wallonia": _l("Wallonia"),
-    "flanders": _l("Flanders"),
 }
 ACTION_LABELS = {
     "create": _l("created"),
@@ -24,15 +21,6 @@ ACTION_LABELS = {
     "reveal": _l("revealed"),
     "sign-in": _l("signed in"),
     "download": _l("downloaded"),
-}
-
-
-SECTOR_LABELS = {
-    "horeca": _l("horeca"), "retail": _l("local retail"), "services": _l("services"), "care": _l("care"),
-    "transport": _l("transport"), "construction": _l("construction"), "other": _l("other"),
-}
-STAGE_LABELS = {
-    "project": _l("project"), "starter": _l("starter (under a year)"), "established": _l("established"),
 }
 OFFER_STATE_LABELS = {
     "open": _l("waiting for us"), "accepted": _l("taken"), "declined": _l("declined"),

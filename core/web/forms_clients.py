@@ -13,6 +13,8 @@ from core.models.coaching import CHANNELS, PHASES
 from core.models.people import (CLIENT_STATUSES, CONSENT_KINDS, CONSENT_METHODS, EDUCATION_LEVELS,
                                 EMPLOYMENT_STATUSES, GENDERS, LEGAL_FORMS, SECTORS, STAGES)
 
+from core.web.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS  # noqa: F401 (re-exported)
+
 GENDER_LABELS = {"female": _l("Woman"), "male": _l("Man"), "other": _l("Other")}
 EDUCATION_LABELS = {"none": _l("No diploma"), "primary": _l("Primary school"),
                     "lower_secondary": _l("Lower secondary"), "upper_secondary": _l("Upper secondary"),
@@ -20,11 +22,6 @@ EDUCATION_LABELS = {"none": _l("No diploma"), "primary": _l("Primary school"),
 EMPLOYMENT_LABELS = {"job_seeker": _l("Job seeker"), "employed": _l("Employed"),
                      "self_employed": _l("Self-employed"), "inactive": _l("Inactive"),
                      "student": _l("Student")}
-SECTOR_LABELS = {"horeca": _l("Hotels, restaurants, cafés"), "retail": _l("Local retail"),
-                 "services": _l("Services"), "care": _l("Care"), "transport": _l("Transport"),
-                 "construction": _l("Construction"), "other": _l("Other")}
-STAGE_LABELS = {"project": _l("Project"), "starter": _l("Starter (under 1 year)"),
-                "established": _l("Established")}
 LEGAL_FORM_LABELS = {"sole_trader": _l("Sole trader"), "srl": _l("Private limited company (BV/SRL)"),
                      "sc": _l("Cooperative (CV/SC)"), "sa": _l("Public limited company (NV/SA)"),
                      "asbl": _l("Non-profit (VZW/ASBL)"), "other": _l("Other")}
@@ -39,8 +36,7 @@ PHASE_LABELS = {"before_loan": _l("Before the loan"), "start_up": _l("Start-up")
                 "follow_up": _l("Follow-up")}
 CHANNEL_LABELS = {"in_person": _l("In person"), "phone": _l("Phone"), "video": _l("Video call"),
                   "email": _l("E-mail")}
-REGION_CHOICES = (("brussels", _l("Brussels-Capital")), ("wallonia", _l("Wallonia")),
-                  ("flanders", _l("Flanders")))
+REGION_CHOICES = tuple(REGION_LABELS.items())
 
 
 def choices(codes, labels, blank=None) -> list[SelectChoice]:
