@@ -25,6 +25,7 @@ from core.services.reports.portfolio import portfolio_report
 from core.services.reports.referral_outcomes import referral_outcomes
 from core.web.access import roles_required
 from core.web.charts import bar_chart, column_chart
+from core.web.labels import REGION_LABELS, SECTOR_LABELS
 from core.web.rendering import render
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -34,9 +35,7 @@ FORMATS = ("html", "csv", "xlsx")
 LABELS = {
     "women": _l("Women"), "born_abroad": _l("Born outside Belgium"), "young": _l("Under 30 at disbursement"),
     "low_educated": _l("Low-educated"), "job_seekers": _l("Job seekers"), "disability": _l("With a disability"),
-    "horeca": _l("Hotels, restaurants, cafés"), "retail": _l("Local retail"), "services": _l("Services"),
-    "care": _l("Care"), "transport": _l("Transport"), "construction": _l("Construction"), "other": _l("Other"),
-    "brussels": _l("Brussels"), "wallonia": _l("Wallonia"), "flanders": _l("Flanders"),
+    **SECTOR_LABELS, **REGION_LABELS,
     "bank": _l("Bank"), "public": _l("Public financier"),
 }
 
@@ -98,63 +97,68 @@ def _page(template: str, errors: dict | None = None, **context):
                   institutions=institutions, label=label, shown=shown, download_urls=urls, **context)
 
 
+def _serve(name: str, build, sheets, page):
+    """One report view: build the report for the user's scope (errors: the page, 422, with what was
+    typed), then a download (``?format=csv|xlsx``) or the page with its charts."""
+    kind = _format()
+    template = f"reports/{name}.html"
+    try:
+        scope = _scope()
+        report = build(scope)
+    except ValidationFailed as failed:
+        return _page(template, failed.errors, report=None)
+    if kind != "html":
+        return _download(f"{name}-{scope.name}", sheets(report), kind)
+    return _page(template, report=report, **page(report))
+
+
+def _period():
+    return parse_period(request.args.get("from"), request.args.get("to"))
+
+
 @bp.route("/impact")
 @roles_required(*READERS)
 def impact():
     """Persons and amounts financed: overall, by target group, sector and region."""
-    kind = _format()
-    try:
-        scope = _scope()
-        report = impact_report(scope, parse_period(request.args.get("from"), request.args.get("to")))
-    except ValidationFailed as failed:
-        return _page("reports/impact.html", failed.errors, report=None)
-    if kind != "html":
-        return _download(f"impact-{scope.name}", exports.impact_sheets(report), kind)
-    charts = [bar_chart(title, [(label(key), _number(value["persons"]), shown(value["persons"]))
-                                for key, value in report[section].items()])
-              for section, title in (("target_groups", _("Persons financed by target group")),
-                                     ("sectors", _("Persons financed by sector")),
-                                     ("regions", _("Persons financed by region")))]
-    return _page("reports/impact.html", report=report, charts=charts)
+    def charts(report):
+        return {"charts": [bar_chart(title, [(label(key), _number(value["persons"]), shown(value["persons"]))
+                                             for key, value in report[section].items()])
+                           for section, title in (("target_groups", _("Persons financed by target group")),
+                                                  ("sectors", _("Persons financed by sector")),
+                                                  ("regions", _("Persons financed by region")))]}
+
+    return _serve("impact", lambda scope: impact_report(scope, _period()), exports.impact_sheets, charts)
 
 
 @bp.route("/portfolio")
 @roles_required(*READERS)
 def portfolio():
     """Portfolio quality at a date; disbursements, write-offs and repayment over a period; the trend."""
-    kind = _format()
-    try:
-        scope = _scope()
+    def build(scope):
         at = parse_date(request.args.get("at"), "at") or date.today()
-        period = parse_period(request.args.get("from"), request.args.get("to"))
-        report = portfolio_report(scope, at, period if (period.start or period.end) else None)
-    except ValidationFailed as failed:
-        return _page("reports/portfolio.html", failed.errors, report=None)
-    if kind != "html":
-        return _download(f"portfolio-{scope.name}", exports.portfolio_sheets(report), kind)
-    data = report.as_dict()
-    charts = []
-    if data["trend"]:
-        charts = [column_chart(_("Gross outstanding portfolio at each month's end (EUR)"),
-                               [(m["month"][2:], Decimal(m["gross_outstanding"]), shown(m["gross_outstanding"], "amount"))
-                                for m in data["trend"]]),
-                  column_chart(_("PAR30 at each month's end"),
-                               [(m["month"][2:], Decimal(m["par30"]), shown(m["par30"], "ratio")) for m in data["trend"]])]
-    return _page("reports/portfolio.html", report=report, data=data, charts=charts)
+        period = _period()
+        return portfolio_report(scope, at, period if (period.start or period.end) else None)
+
+    def charts(report):
+        data = report.as_dict()
+        trend = data["trend"]
+        found = [column_chart(_("Gross outstanding portfolio at each month's end (EUR)"),
+                              [(m["month"][2:], Decimal(m["gross_outstanding"]),
+                                shown(m["gross_outstanding"], "amount")) for m in trend]),
+                 column_chart(_("PAR30 at each month's end"),
+                              [(m["month"][2:], Decimal(m["par30"]), shown(m["par30"], "ratio")) for m in trend])]
+        return {"data": data, "charts": found if trend else []}
+
+    return _serve("portfolio", build, exports.portfolio_sheets, charts)
 
 
 @bp.route("/referrals")
 @roles_required(*READERS)
 def referrals():
     """What became of referrals: by referrer kind and by region."""
-    kind = _format()
-    try:
-        scope = _scope()
-        report = referral_outcomes(scope, parse_period(request.args.get("from"), request.args.get("to")))
-    except ValidationFailed as failed:
-        return _page("reports/referrals.html", failed.errors, report=None)
-    if kind != "html":
-        return _download(f"referrals-{scope.name}", exports.referral_sheets(report), kind)
-    charts = [bar_chart(_("Referrals received by region"),
-                        [(label(r["key"]), _number(r["referred"]), shown(r["referred"])) for r in report["region"]])]
-    return _page("reports/referrals.html", report=report, charts=charts)
+    def charts(report):
+        return {"charts": [bar_chart(_("Referrals received by region"),
+                                     [(label(r["key"]), _number(r["referred"]), shown(r["referred"]))
+                                      for r in report["region"]])]}
+
+    return _serve("referrals", lambda scope: referral_outcomes(scope, _period()), exports.referral_sheets, charts)
