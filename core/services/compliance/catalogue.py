@@ -119,38 +119,39 @@ class _Reader:
         return node.value
 
 
-def _read_section(reader: _Reader, node, seen: dict) -> dict | None:
-    fields = reader.mapping(node, "a section", SECTION_KEYS)
+def _identified(reader: _Reader, node, kind: str, keys, required: tuple[str, ...], seen: dict):
+    """The fields of a section or clause mapping and its id, each missing key and any duplicate id
+    reported with its line; None when there is no id to go on."""
+    fields = reader.mapping(node, f"a {kind}", keys)
     if fields is None:
         return None
-    for required in ("id", "title"):
-        if required not in fields:
-            reader.fail(node, f"section without {required}")
+    for name in required:
+        if name not in fields:
+            reader.fail(node, f"{kind} without {name}")
     if "id" not in fields:
         return None
-    key = reader.text(fields["id"], "section id")
+    key = reader.text(fields["id"], f"{kind} id")
     if key and key in seen:
-        reader.fail(fields["id"], f"duplicate section id {key!r} (first on line {seen[key]})")
+        reader.fail(fields["id"], f"duplicate {kind} id {key!r} (first on line {seen[key]})")
     elif key:
         seen[key] = fields["id"].start_mark.line + 1
+    return fields, key
+
+
+def _read_section(reader: _Reader, node, seen: dict) -> dict | None:
+    found = _identified(reader, node, "section", SECTION_KEYS, ("id", "title"), seen)
+    if found is None:
+        return None
+    fields, key = found
     titles = reader.translations(fields["title"], f"title of section {key}") if "title" in fields else {}
     return {"key": key, "titles": titles}
 
 
 def _read_clause(reader: _Reader, node, sections: set[str], seen: dict) -> dict | None:
-    fields = reader.mapping(node, "a clause", CLAUSE_KEYS)
-    if fields is None:
+    found = _identified(reader, node, "clause", CLAUSE_KEYS, ("id", "section", "text"), seen)
+    if found is None:
         return None
-    for required in ("id", "section", "text"):
-        if required not in fields:
-            reader.fail(node, f"clause without {required}")
-    if "id" not in fields:
-        return None
-    key = reader.text(fields["id"], "clause id")
-    if key and key in seen:
-        reader.fail(fields["id"], f"duplicate clause id {key!r} (first on line {seen[key]})")
-    elif key:
-        seen[key] = fields["id"].start_mark.line + 1
+    fields, key = found
     section = reader.text(fields["section"], f"section of clause {key}") if "section" in fields else None
     if section and section not in sections:
         reader.fail(fields["section"], f"clause {key} names unknown section {section!r}")
