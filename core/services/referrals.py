@@ -414,6 +414,14 @@ def matching_client(found: ReferralOffer):
     return db.session.scalar(select(Client).where(or_(*conditions)).order_by(Client.id).limit(1))
 
 
+def offer_awaiting_client_file(offer_id: int) -> ReferralOffer:
+    """An offer the institution took and has not yet linked to a client file (else NotFound)."""
+    found = offer(offer_id)
+    if found.state != "accepted" or found.client_id is not None:
+        raise NotFound()
+    return found
+
+
 def client_prefill(found: ReferralOffer) -> dict:
     """The consented data of the referral as client-form values (the officer completes the rest)."""
     referral = found.referral

@@ -88,12 +88,9 @@ def _referral_offer():
     if not raw:
         return None
     try:
-        found = referrals.offer(int(raw))
+        return referrals.offer_awaiting_client_file(int(raw))
     except (ValueError, NotFound):
         abort(404)
-    if found.state != "accepted" or found.client_id is not None:
-        abort(404)
-    return found
 
 
 def client_fields_of(client_id: int) -> dict:
