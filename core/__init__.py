@@ -52,9 +52,9 @@ def _configure_extensions(app: Flask) -> None:
 
 
 def _configure_plugins(app: Flask) -> None:
-    from core import plugins
+    from core import plugin_loader
 
-    plugins.init_app(app)
+    plugin_loader.init_app(app)
 
 
 def _configure_web(app: Flask) -> None:

@@ -32,18 +32,3 @@ babel = Babel()
 htmx = HTMX()
 # Limits apply only where declared (the API); storage from RATELIMIT_STORAGE_URI (memory:// by default).
 limiter = Limiter(key_func=get_remote_address)
-
-
-@migrate.configure
-def _add_plugin_branches(alembic_config):
-    """Alembic reads core's revisions plus each loaded plugin's own branch (DESIGN: migrations)."""
-    import os
-
-    from flask import current_app
-
-    from core.plugins import plugin_migration_dirs
-
-    core_versions = os.path.join(alembic_config.get_main_option("script_location"), "versions")
-    locations = [core_versions, *plugin_migration_dirs(current_app)]
-    alembic_config.set_main_option("version_locations", os.pathsep.join(locations))
-    return alembic_config

@@ -17,7 +17,7 @@ import pluggy
 from flask_babel import lazy_gettext as _l
 
 from core.geo import Region, is_german_speaking, province_for_postal_code, region_for_postal_code
-from core.web.access import public, roles_required
+from core.access import public, roles_required
 
 hookimpl = pluggy.HookimplMarker("microfin")
 

@@ -1,20 +1,24 @@
-"""The plugin manager: entry-point loading, the allow-list, checks, and the institution registry.
+"""The plugins at run time: the state of the app's plugin manager, hook calls that contain
+failures, and events.
 
-One ``pluggy.PluginManager`` per app, built in ``create_app`` and kept on
-``app.extensions["microfin"]``; nothing is loaded at import time.
+One ``pluggy.PluginManager`` per app, built by ``core.plugin_loader.init_app`` in ``create_app``
+and kept on ``app.extensions["microfin"]``; nothing is loaded at import time. This module sits low
+(it imports only ``core.plugin_api``, the models and Flask), so any service may emit events.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
 import pluggy
-from flask import Blueprint, Flask, current_app
+from flask import Flask, current_app
 
-from core import hookspecs
+from sqlalchemy import select
+
+from core.extensions import db
+from core.models import Institution as InstitutionRow
 from core.plugin_api import Event, Institution
 
 log = logging.getLogger(__name__)
@@ -68,107 +72,9 @@ def state(app: Flask | None = None) -> PluginState:
     return (app or current_app).extensions["microfin"]
 
 
-def _builtin_plugins() -> list[tuple[str, object]]:
-    from core.builtin import (coaching, compliance_evidence, navigation, plugin_fields,
-                              referral_events, web)
-
-    return [("core.web", web), ("core.navigation", navigation), ("core.coaching", coaching),
-            ("core.compliance_evidence", compliance_evidence), ("core.plugin_fields", plugin_fields),
-            ("core.referral_events", referral_events)]
-
-
-def _package_dir(module: object) -> Path | None:
+def package_dir(module: object) -> Path | None:
     file = getattr(module, "__file__", None)
     return Path(file).parent if file and isinstance(module, ModuleType) else None
-
-
-def _load_entry_points(pm: pluggy.PluginManager, allow: list[str], infos: dict[str, PluginInfo]):
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        info = infos.setdefault(ep.name, PluginInfo(name=ep.name))
-        info.version = ep.dist.version if ep.dist else ""
-        if allow and ep.name not in allow:
-            continue
-        try:
-            module = ep.load()
-        except Exception as exc:  # a broken plugin is reported, never fatal
-            log.exception("plugin %s failed to import", ep.name)
-            info.error = f"{type(exc).__name__}: {exc}"
-            continue
-        if pm.get_plugin(ep.name) is not None:
-            raise PluginError(f"plugin {ep.name}: registered twice")
-        pm.register(module, name=ep.name)
-        info.enabled = True
-
-
-def _describe(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
-    for name, plugin in pm.list_name_plugin():
-        info = infos.setdefault(name, PluginInfo(name=name, enabled=True, version="builtin"))
-        info.hooks = sorted({caller.name for caller in pm.get_hookcallers(plugin) or []})
-        package = _package_dir(plugin)
-        if package and not name.startswith(BUILTIN_PREFIX):
-            if (package / "templates" / name).is_dir():
-                info.templates = f"templates/{name}/"
-            if (package / "migrations").is_dir():
-                info.migrations = name
-
-
-def _collect_institutions(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]):
-    institutions: dict[str, Institution] = {}
-    owners: dict[str, str] = {}
-    for impl in pm.hook.register_institutions.get_hookimpls():
-        for institution in impl.function() or []:
-            if not isinstance(institution, Institution):
-                raise PluginError(f"plugin {impl.plugin_name}: register_institutions returned "
-                                  f"{institution!r}, not an Institution")
-            problems = institution.problems()
-            if problems:
-                raise PluginError(f"plugin {impl.plugin_name}: institution {institution.slug!r}: "
-                                  + "; ".join(problems))
-            if institution.slug in institutions:
-                raise PluginError(f"plugin {impl.plugin_name}: institution slug {institution.slug!r} "
-                                  f"is already registered by plugin {owners[institution.slug]}")
-            institutions[institution.slug] = institution
-            owners[institution.slug] = impl.plugin_name
-            infos[impl.plugin_name].institutions.append(institution.slug)
-    return dict(sorted(institutions.items())), owners
-
-
-def _register_blueprints(app: Flask, pm: pluggy.PluginManager) -> None:
-    for impl in pm.hook.register_blueprints.get_hookimpls():
-        for blueprint in impl.function() or []:
-            if not isinstance(blueprint, Blueprint):
-                raise PluginError(f"plugin {impl.plugin_name}: register_blueprints returned "
-                                  f"{blueprint!r}, not a Blueprint")
-            if impl.plugin_name.startswith(BUILTIN_PREFIX):
-                app.register_blueprint(blueprint)
-                continue
-            if blueprint.name != impl.plugin_name:
-                raise PluginError(f"plugin {impl.plugin_name}: blueprint {blueprint.name!r} must be "
-                                  f"named after the plugin ({impl.plugin_name!r})")
-            app.register_blueprint(blueprint, url_prefix=f"/i/{impl.plugin_name}")
-
-
-def init_app(app: Flask) -> PluginState:
-    """Build the plugin manager for ``app``, check every plugin, register their blueprints."""
-    pm = pluggy.PluginManager("microfin")
-    pm.add_hookspecs(hookspecs)
-    infos: dict[str, PluginInfo] = {}
-    _load_entry_points(pm, app.config["MICROFIN_PLUGINS"], infos)
-    for name, plugin in app.config.get("MICROFIN_EXTRA_PLUGINS", []):
-        pm.register(plugin, name=name)
-        infos[name] = PluginInfo(name=name, enabled=True, version="extra")
-    for name, plugin in _builtin_plugins():
-        pm.register(plugin, name=name)
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {pm.get_name(exc.plugin)}: {exc}") from exc
-    _describe(pm, infos)
-    institutions, owners = _collect_institutions(pm, infos)
-    plugin_state = PluginState(pm=pm, infos=infos, institutions=institutions, owners=owners)
-    app.extensions["microfin"] = plugin_state
-    _register_blueprints(app, pm)
-    return plugin_state
 
 
 def call_contained(name: str, slug: str | None, *, everyone: bool = False, **kwargs) -> list:
@@ -194,11 +100,7 @@ def call_contained(name: str, slug: str | None, *, everyone: bool = False, **kwa
 def emit(event: Event) -> None:
     """Tell ``on_event`` implementations about a committed change (tenant events: core and the
     owning institution's plugin only)."""
-    slug = None
-    if event.institution_id is not None:
-        from core.services.institutions import slug_for_id
-
-        slug = slug_for_id(event.institution_id)
+    slug = None if event.institution_id is None else slug_for_id(event.institution_id)
     call_contained("on_event", slug, everyone=event.institution_id is None, event=event)
 
 
@@ -206,7 +108,43 @@ def plugin_migration_dirs(app: Flask) -> list[str]:
     """The ``migrations/`` folder of every loaded plugin that owns tables."""
     dirs = []
     for name, plugin in state(app).pm.list_name_plugin():
-        package = _package_dir(plugin)
+        package = package_dir(plugin)
         if package and not name.startswith(BUILTIN_PREFIX) and (package / "migrations").is_dir():
             dirs.append(str(package / "migrations"))
     return sorted(dirs)
+
+
+def slug_for_id(institution_id: int) -> str | None:
+    """The slug of an institution id (cached per app and database)."""
+    return _id_to_slug(current_app.config["SQLALCHEMY_DATABASE_URI"], institution_id)
+
+
+def _lookup(institution_id: int) -> str | None:
+    return db.session.scalar(select(InstitutionRow.slug).where(InstitutionRow.id == institution_id))
+
+
+class _SlugCache:
+    """A tiny cache keyed by (database, id); ids never change slug."""
+
+    def __init__(self):
+        self._data: dict[tuple[str, int], str] = {}
+
+    def __call__(self, database: str, institution_id: int) -> str | None:
+        key = (database, institution_id)
+        if key not in self._data:
+            slug = _lookup(institution_id)
+            if slug is None:
+                return None
+            self._data[key] = slug
+        return self._data[key]
+
+    def cache_clear(self) -> None:
+        self._data.clear()
+
+
+_id_to_slug = _SlugCache()
+
+
+def forget_institution_slugs() -> None:
+    """Drop the id → slug cache (after institutions were synchronised with the plugins)."""
+    _id_to_slug.cache_clear()

@@ -2,7 +2,7 @@
 from flask import Blueprint
 
 from core.plugin_api import hookimpl, roles_required
-from core.web.access import PUBLIC_ATTR, ROLES_ATTR
+from core.access import PUBLIC_ATTR, ROLES_ATTR
 from tests.conftest import login
 
 

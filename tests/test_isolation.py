@@ -8,7 +8,7 @@ from core.extensions import db
 from core.models import FEDERATION_ROLES, INSTITUTION_ROLES
 from core.services import accounts
 from core.testing.isolation import MARKERS, PROVIDERS, tenant_fingerprint
-from core.web.access import view_access
+from core.access import view_access
 from tests import isolation_data  # noqa: F401  (registers the providers)
 from tests.conftest import csrf_token, login
 

@@ -15,7 +15,7 @@ from core.extensions import csrf, db, limiter
 from core.models.types import utcnow
 from core.services import referrals, referrers
 from core.services.errors import NotFound, ValidationFailed
-from core.web.access import public
+from core.access import public
 
 MAX_BODY = 64 * 1024
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

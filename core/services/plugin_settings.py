@@ -16,7 +16,7 @@ from core.tenancy import current_institution_id
 
 def current_profile() -> Institution | None:
     """The plugin profile of the institution acted for (None for federation staff, or no tenant)."""
-    from core.services.institutions import slug_for_id
+    from core.plugins import slug_for_id
 
     institution_id = current_institution_id()
     if not isinstance(institution_id, int) or institution_id < 0:

@@ -61,7 +61,6 @@ def sources() -> dict[str, Source]:
 
 def entries_for(client, limit: int = 100) -> list[TimelineEntry]:
     """The newest ``limit`` entries of every source for ``client``."""
-    _load_builtin_sources()
     found: list[TimelineEntry] = []
     for name, function in _SOURCES.items():
         try:
@@ -69,7 +68,3 @@ def entries_for(client, limit: int = 100) -> list[TimelineEntry]:
         except Exception:
             log.exception("timeline source %s failed", name)
     return sorted(found, key=lambda entry: entry.moment, reverse=True)[:limit]
-
-
-def _load_builtin_sources() -> None:
-    from core.services import clients, coaching, repayments  # noqa: F401  (their sources register on import)

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from core.config import LANGUAGES
 from core.extensions import babel, db, login_manager
 from core.tenancy import all_institutions, set_request_tenant
-from core.web.access import enforce_declared_access
+from core.access import enforce_declared_access
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -10,7 +10,7 @@ from flask_login import current_user
 from core.models import ROLE_ADMIN
 from core.services import accounts, audit
 from core.services.errors import NotFound, ValidationFailed
-from core.web.access import roles_required
+from core.access import roles_required
 from core.web.forms import InviteForm, attach_errors
 from core.web.rendering import render
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 
 from core.services import accounts
 from core.services.errors import NotFound, ValidationFailed
-from core.web.access import public
+from core.access import public
 from core.web.forms import SetPasswordForm, SignInForm
 from core.web.rendering import render
 

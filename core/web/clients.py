@@ -14,9 +14,9 @@ from core.models import INSTITUTION_ROLES
 from core.plugins import call_contained
 from core.web.forms import attach_errors
 from core.services import clients as service
-from core.services import coaching, identifiers, timeline
+from core.services import coaching, identifiers, repayments, timeline  # noqa: F401  (repayments: its timeline source)
 from core.services.errors import NotFound, ValidationFailed
-from core.web.access import roles_required
+from core.access import roles_required
 from core.web.forms_clients import (ClientForm, CloseForm, ConsentForm, EnrolForm, NoteForm,
                                     PhaseForm, pairs)
 from core.web.rendering import is_partial, render

@@ -12,7 +12,7 @@ from core.models import INSTITUTION_ROLES
 from core.services import clients as client_service
 from core.services import coaching as service
 from core.services.errors import NotFound, ValidationFailed
-from core.web.access import roles_required
+from core.access import roles_required
 from core.web.forms import attach_errors
 from core.web.forms_clients import CloseForm, EnrolForm, PhaseForm, SessionForm, TrainingForm, pairs
 from core.web.rendering import render

@@ -13,7 +13,7 @@ from core import tenancy
 from core.models import ROLE_ADMIN, EvidenceFile
 from core.services.compliance import assessments, catalogue, evidence
 from core.services.errors import NotFound, ValidationFailed
-from core.web.access import roles_required
+from core.access import roles_required
 from core.web.compliance_shared import export_response, language
 from core.web.forms import attach_errors
 from core.web.forms_compliance import AnswerForm, CommentForm, NewAssessmentForm, UploadForm

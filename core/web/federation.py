@@ -13,7 +13,7 @@ from flask_login import current_user
 from core.models import ROLE_AUDITOR
 from core.services.compliance import assessments, evidence
 from core.services.errors import NotFound, ValidationFailed
-from core.web.access import roles_required
+from core.access import roles_required
 from core.web.compliance_shared import export_response
 from core.web.forms_compliance import CommentForm
 from core.web.rendering import render

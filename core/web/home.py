@@ -9,7 +9,7 @@ from core.config import LANGUAGES
 from core.extensions import db
 from core.models import ROLES
 from core.services.institutions import enabled_institutions
-from core.web.access import public, roles_required
+from core.access import public, roles_required
 from core.web.rendering import render
 
 bp = Blueprint("home", __name__)

@@ -19,7 +19,7 @@ from core.services.clients import get_client
 from core.services.errors import NotFound, ValidationFailed
 from core.services.payment_reference import reference_for_loan
 from core.web import forms_loans as f
-from core.web.access import roles_required
+from core.access import roles_required
 from core.web.clients import attach_errors
 from core.web.rendering import render
 

@@ -10,7 +10,7 @@ from flask_login import current_user
 from core.models import ROLE_ADMIN, ROLE_AUDITOR, ROLE_COACH, ROLE_OFFICER, ROLE_OPERATOR
 from core.services import referral_funnel, referrals
 from core.services.errors import NotFound, ValidationFailed
-from core.web.access import roles_required
+from core.access import roles_required
 from core.web.rendering import render
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")

@@ -17,13 +17,14 @@ from flask_login import current_user
 
 from core.models import FEDERATION_ROLES, INSTITUTION_ROLES
 from core.services.errors import ValidationFailed
-from core.services.institutions import enabled_institutions, slug_for_id
+from core.plugins import slug_for_id
+from core.services.institutions import enabled_institutions
 from core.services.reports import exports
 from core.services.reports.common import SUPPRESSED, Scope, institution_scope, parse_date, parse_period, sector_scope
 from core.services.reports.impact import impact_report
 from core.services.reports.portfolio import portfolio_report
 from core.services.reports.referral_outcomes import referral_outcomes
-from core.web.access import roles_required
+from core.access import roles_required
 from core.web.charts import bar_chart, column_chart
 from core.web.labels import REGION_LABELS, SECTOR_LABELS
 from core.web.rendering import render

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from core.models import ROLE_ADMIN
 from core.services import plugin_settings
 from core.services.errors import ValidationFailed
-from core.web.access import roles_required
+from core.access import roles_required
 from core.web.rendering import render
 from core.web.forms import attach_errors
 from core.web.typed_forms import current_language, form_for, raw_values

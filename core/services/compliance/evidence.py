@@ -70,7 +70,7 @@ def automatic_evidence(assessment: Assessment) -> dict[str, list[dict]]:
     Runs scoped to the assessment's institution; a failing provider is logged and reported as
     unavailable. Returns {clause key: [{"title", "summary", "ok"}]}, JSON-ready.
     """
-    from core.services.institutions import slug_for_id
+    from core.plugins import slug_for_id
 
     catalogue = assessment.catalogue
     keys = {clause.key for clause in catalogue.clauses}
