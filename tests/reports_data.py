@@ -4,6 +4,7 @@ same loan as the pure lending engine sees it, to compare the SQL figures with.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import count
 from datetime import date
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from core.models.lending import LedgerEntry, Loan, ScheduleLine
 from core.services import schedules
 from core.services.allocation import Payment, Reversal
 from core.tenancy import acting_for
-from tests.clients_data import make_client, national_number
+from tests.clients_data import client_data, make_client, national_number
 
 
 @dataclass
@@ -93,8 +94,13 @@ def reschedule(staff, built: BuiltLoan, on: date, term: int) -> None:
         db.session.commit()
 
 
+_serials = count(100)
+
+
 def person(staff, **overrides):
-    """A client; the national number and names vary so duplicates are not an issue."""
-    if "birth_date" in overrides:
-        overrides.setdefault("national_number", national_number(overrides["birth_date"]))
+    """A client who is a person of their own: a national number of their own (a new serial for the
+    birth date), so that the sector's count of people sees distinct people. Pass the same
+    ``national_number`` to two institutions to make one person financed twice."""
+    birth = overrides.get("birth_date", client_data()["birth_date"])
+    overrides.setdefault("national_number", national_number(birth, next(_serials)))
     return make_client(staff, **overrides)

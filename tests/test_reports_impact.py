@@ -12,6 +12,7 @@ from core.services.reports.common import Period, institution_scope, parse_period
 from core.services.reports.impact import impact_report
 from core.services.reports.referral_outcomes import referral_outcomes
 from core.services.errors import ValidationFailed
+from tests.clients_data import national_number
 from tests.reports_data import make_loan, person
 
 YEAR_2025 = Period(date(2025, 1, 1), date(2025, 12, 31))
@@ -122,3 +123,31 @@ def test_referral_outcomes_by_kind_and_region(app, staff_a):
                                        "conversion": "1.0000", "days_to_first_contact": "1.0"}
     assert own["referrer_kind"][0]["referred"] == 4
     assert referral_outcomes(sector_scope(), Period(date(2025, 5, 1), None))["region"] == []
+
+
+def test_the_sector_counts_a_person_financed_by_two_institutions_once(app, staff_a, staff_b):
+    """Issue 16.5: one person (same national number) financed by microStart and by Hefboom is one
+    person in the sector's figures, and the sector says so; each institution still counts its file."""
+    twice = national_number(date(1990, 2, 3), 501)
+    at_a = person(staff_a, last_name="Twice", first_name="Tess", birth_date=date(1990, 2, 3), national_number=twice)
+    at_b = person(staff_b, last_name="Twice", first_name="Tess", birth_date=date(1990, 2, 3), national_number=twice)
+    make_loan(staff_a, at_a, "4000", date(2025, 2, 1))
+    make_loan(staff_b, at_b, "6000", date(2025, 8, 1))
+    # known at Hefboom without a national number: the same name and birth date find the person
+    nameless = person(staff_a, last_name="Known", first_name="Kim", birth_date=date(1980, 1, 1))
+    make_loan(staff_a, nameless, "1000", date(2025, 3, 1))
+    no_number = person(staff_b, last_name="Known", first_name="Kim", birth_date=date(1980, 1, 1), national_number="")
+    make_loan(staff_b, no_number, "1000", date(2025, 4, 1))
+    for n in range(3):  # three other people, one file each
+        make_loan(staff_b, person(staff_b, last_name=f"Solo{n}"), "500", date(2025, 5, 1))
+
+    sector = impact_report(sector_scope(suppress=False), YEAR_2025)
+    assert sector["financed"] == c(5, "13500.00")  # 7 files, 5 people
+    assert sector["financed_by_several_institutions"] == 2
+    assert sector["target_groups"]["women"]["persons"] == 5
+    assert impact_report(institution_scope("microstart"), YEAR_2025)["financed"] == c(2, "5000.00")
+    assert impact_report(institution_scope("hefboom"), YEAR_2025)["financed"] == c(5, "8500.00")
+    assert "financed_by_several_institutions" not in impact_report(institution_scope("hefboom"), YEAR_2025)
+    federation = impact_report(sector_scope(), YEAR_2025)
+    assert federation["financed"] == c(5, "13500.00")
+    assert federation["financed_by_several_institutions"] == "<5"

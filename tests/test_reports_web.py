@@ -100,6 +100,8 @@ def test_federation_sees_sector_suppressed(as_user, auditor, loans):
     assert "fewer than 5 persons" in page
     rows = list(csv.reader(io.StringIO(client.get("/reports/impact?format=csv").get_data(as_text=True).lstrip("\ufeff"))))
     assert ["impact", "financed", "all", "<5", "<5"] in rows
+    assert ["impact", "financed_by_several_institutions", "all", "<5", ""] in rows
+    assert 'id="impact-several"' in page  # the sector's count of people financed twice
     page = client.get("/reports/impact?institution=microstart").get_data(as_text=True)
     assert "&lt; 5" in page and "5,321.00" not in page
     assert client.get("/reports/impact?institution=nowhere").status_code == 422

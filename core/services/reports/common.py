@@ -100,6 +100,11 @@ def cell(persons: int, amount: Decimal, scope: Scope) -> dict:
     return {"persons": persons, "amount": f"{amount:.2f}"}
 
 
+def count_cell(persons: int, scope: Scope) -> int | str:
+    """A count of persons alone, suppressed like :func:`cell` for the federation when under five."""
+    return SUPPRESSED if scope.suppress and persons < MIN_CELL else persons
+
+
 def in_period(column, period: Period) -> list:
     clauses = []
     if period.start:

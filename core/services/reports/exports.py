@@ -16,6 +16,8 @@ IMPACT_HEADER = ["section", "key", "persons", "amount"]
 def impact_rows(report: dict) -> list[list]:
     """One row per cell: ``financed``, then each target group, sector and region."""
     rows = [["financed", "all", report["financed"]["persons"], report["financed"]["amount"]]]
+    if "financed_by_several_institutions" in report:  # the sector's figures
+        rows.append(["financed_by_several_institutions", "all", report["financed_by_several_institutions"], ""])
     for section in ("target_groups", "sectors", "regions"):
         rows += [[section, key, value["persons"], value["amount"]] for key, value in report[section].items()]
     return rows

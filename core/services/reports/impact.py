@@ -1,17 +1,23 @@
 """The impact report: who was financed, for how much, in which target groups, sectors and regions.
 
-One SQL query over the loans disbursed in the period joined to their clients: persons are
-distinct clients, amounts are microloan principal plus honour loan. Target-group attributes are
-those frozen at intake; "young" is under 30 on the day of each disbursement.
+One SQL query over the loans disbursed in the period joined to their clients: amounts are microloan
+principal plus honour loan. Target-group attributes are those frozen at intake; "young" is under 30
+on the day of each disbursement.
+
+Persons: in an institution's figures, distinct client files. In the sector's figures, distinct
+*people*: one person with a client file at two institutions counts once (``person_key``), and the
+report says how many people were financed by more than one institution.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, case, distinct, extract, func, select
+from sqlalchemy import String, and_, case, cast, distinct, extract, func, literal, select
+from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from core.models.lending import Loan
 from core.models.people import Client
-from core.services.reports.common import DISBURSED_STATUSES, Period, Scope, cell, cents, euros, in_period
+from core.services.reports.common import (DISBURSED_STATUSES, Period, Scope, cell, cents, count_cell,
+                                         euros, in_period)
 from core.tenancy import all_institutions
 
 TARGET_GROUPS = ("women", "born_abroad", "young", "low_educated", "job_seekers", "disability")
@@ -42,30 +48,61 @@ def _conditions() -> dict[str, dict]:
     }
 
 
+def person_key():
+    """SQL: who the person behind a client file is, across institutions.
+
+    The keyed hash of the national number when the file has one; otherwise the national-number
+    hash of another file with the same name and birth date (the same person, known elsewhere with
+    their number; the smallest hash if several), else the name and birth date themselves. Names
+    compare by ``sort_key`` (lowercase, accents removed), as the referral registry matches them.
+    """
+    known = aliased(Client)
+    same_person_elsewhere = (
+        select(func.min(known.national_number_hash))
+        .where(known.sort_key == Client.sort_key, known.birth_date == Client.birth_date,
+               known.national_number_hash.is_not(None))
+        .scalar_subquery())
+    by_name = literal("p:") + Client.sort_key + literal("|") + cast(Client.birth_date, String)
+    return func.coalesce(Client.national_number_hash, same_person_elsewhere, by_name)
+
+
 def impact_report(scope: Scope, period: Period = Period()) -> dict:
     """The impact figures of ``scope`` over ``period`` in the JSON shape of issue 8.
 
-    Amounts are strings with two decimals; a federation cell under five persons is ``"<5"``.
+    Amounts are strings with two decimals; a federation cell under five persons is ``"<5"``. The
+    sector's figures count people (``person_key``) and add ``financed_by_several_institutions``.
     """
+    sector = scope.institution_id is None
+    who = person_key() if sector else Loan.client_id
     amount = cents(Loan.principal) + cents(Loan.honour_loan)
-    columns = [func.count(distinct(Loan.client_id)), func.sum(amount)]
+    columns = [func.count(distinct(who)), func.sum(amount)]
     sections = _conditions()
     for conditions in sections.values():
         for condition in conditions.values():
-            columns.append(func.count(distinct(case((condition, Loan.client_id)))))
+            columns.append(func.count(distinct(case((condition, who)))))
             columns.append(func.sum(case((condition, amount), else_=0)))
     where = [Loan.disbursed_on.is_not(None), Loan.status.in_(DISBURSED_STATUSES),
              *in_period(Loan.disbursed_on, period)]
-    if scope.institution_id is not None:
+    if not sector:
         where.append(Loan.institution_id == scope.institution_id)
-    query = select(*columns).select_from(Loan).join(
+    joined = select().select_from(Loan).join(
         Client, and_(Client.id == Loan.client_id, Client.institution_id == Loan.institution_id)).where(*where)
     with all_institutions("impact report (scope filtered explicitly)"):
-        row = list(db.session.execute(query).one())
+        row = list(db.session.execute(joined.add_columns(*columns)).one())
+        several = db.session.scalar(_financed_by_several(joined, who)) if sector else None
     start, end = period.iso()
     report = {"scope": scope.name, "from": start, "to": end,
               "financed": cell(int(row[0] or 0), euros(row[1]), scope)}
+    if sector:
+        report["financed_by_several_institutions"] = count_cell(int(several or 0), scope)
     values = iter(row[2:])
     for section, conditions in sections.items():
         report[section] = {key: cell(int(next(values) or 0), euros(next(values)), scope) for key in conditions}
     return report
+
+
+def _financed_by_several(joined, who):
+    """How many people had a loan disbursed by more than one institution in the period."""
+    people = (joined.add_columns(who.label("person"))
+              .group_by(who).having(func.count(distinct(Loan.institution_id)) > 1).subquery())
+    return select(func.count()).select_from(people)
