@@ -65,6 +65,17 @@ def client_panels(client, user):
 
 
 @hookspec
+def client_timeline(client, user):
+    """Return ``TimelineEntry`` items to add to the timeline of ``client`` for ``user``.
+
+    Called only for core and for the plugin that owns the client's institution, when the
+    client's timeline is shown; entries of every source are merged, newest first. The call runs
+    in the client's institution scope. Check ``user.role`` before adding anything sensitive. A
+    failing implementation is logged and its entries left out.
+    """
+
+
+@hookspec
 def register_compliance_evidence():
     """Return ``EvidenceProvider`` entries: automatic evidence for code-of-conduct clauses.
 

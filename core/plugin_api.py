@@ -38,6 +38,7 @@ __all__ = [
     "Localized",
     "MenuItem",
     "Office",
+    "PostalArea",
     "PURPOSES",
     "REPAYMENT_METHODS",
     "Reason",
@@ -45,6 +46,7 @@ __all__ = [
     "SECTORS",
     "Setting",
     "Stage",
+    "TimelineEntry",
     "Region",
     "hookimpl",
     "is_german_speaking",
@@ -736,6 +738,67 @@ class ClientPanel:
     title: Any
     html: Any
     order: int = 100
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One thing that happened to a client, for the client page's timeline (``client_timeline``).
+
+    ``at`` is a datetime (UTC) or a date (taken as midnight UTC); ``kind`` a short code, also the
+    entry's CSS class (note, session, training, loan, referral …); ``title`` a translated string;
+    ``url`` an optional link to the record.
+    """
+
+    at: Any  # datetime.datetime or datetime.date
+    kind: str
+    title: Any
+    body: str = ""
+    author: str = ""
+    url: str | None = None
+
+    @property
+    def moment(self):
+        """``at`` as an aware datetime, for sorting."""
+        from datetime import datetime, time, timezone
+
+        if isinstance(self.at, datetime):
+            return self.at
+        return datetime.combine(self.at, time.min, timezone.utc)
+
+
+@dataclass(frozen=True)
+class PostalArea:
+    """The Belgian postal codes an institution serves, by province and/or by ranges of codes.
+
+    ``provinces`` are the codes ``province_for_postal_code`` answers (``"BRU"``, ``"VAN"``,
+    ``"VBR"``, ``"VLI"``, ``"VOV"``, ``"VWV"``, ``"WBR"``, ``"WHT"``, ``"WLG"``, ``"WLX"``,
+    ``"WNA"``); ``ranges`` are ``(first, last)`` pairs of postal codes, both included. A postal code
+    is in the area when it is in one of the provinces or one of the ranges::
+
+        LIMBURG_AND_TONGEREN = PostalArea(provinces=("VLI",), ranges=((3700, 3799),))
+        LIMBURG_AND_TONGEREN.contains("3500")  # True
+    """
+
+    provinces: tuple[str, ...] = ()
+    ranges: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self):
+        known = {"BRU", "VAN", "VBR", "VLI", "VOV", "VWV", "WBR", "WHT", "WLG", "WLX", "WNA"}
+        unknown = sorted(set(self.provinces) - known)
+        if unknown:
+            raise ValueError(f"unknown province code(s) {unknown}; use one of {sorted(known)}")
+        for first, last in self.ranges:
+            if not (1000 <= int(first) <= int(last) <= 9999):
+                raise ValueError(f"a postal-code range runs from 1000 to 9999, first <= last: {(first, last)}")
+
+    def contains(self, postal_code: str | int | None) -> bool:
+        """True when ``postal_code`` (a Belgian postal code) lies in the area."""
+        if postal_code is None or not str(postal_code).strip().isdigit():
+            return False
+        number = int(str(postal_code).strip())
+        if any(int(first) <= number <= int(last) for first, last in self.ranges):
+            return True
+        return province_for_postal_code(number) in self.provinces
 
 
 @dataclass(frozen=True)

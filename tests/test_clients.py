@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from core.models import AuditEntry, Client, ClientNote, Consent
-from core.plugin_api import ClientPanel, hookimpl
+from core.plugin_api import ClientPanel, TimelineEntry, hookimpl
 from core.services import clients as service
 from core.services import identifiers
 from core.tenancy import acting_for
@@ -342,6 +342,41 @@ def test_timeline_sources_are_extensible_and_a_failing_one_is_skipped(as_user, s
         timeline._SOURCES.pop("test-loans")
         timeline._SOURCES.pop("test-broken")
     assert "Loan disbursed for Amina" in body and 'class="timeline-loan"' in body
+
+
+# --- the client_timeline hook ---------------------------------------------------------------------
+
+def test_hook_client_timeline_adds_the_owning_institutions_entries_only(make_app, staff_a, staff_b):
+    seen = []
+
+    class Visits:
+        @hookimpl
+        def client_timeline(self, client, user):
+            seen.append((client.id, user.role))
+            return [TimelineEntry(date(2025, 4, 2), "visit", "Site visit at " + client.city, body="Shop")]
+
+    class Broken:
+        @hookimpl
+        def client_timeline(self, client, user):
+            raise RuntimeError("timeline exploded")
+
+    app = make_app(MICROFIN_EXTRA_PLUGINS=[("visits", Visits()), ("brokenvisits", Broken())])
+    with app.app_context():
+        from core.plugins import state
+
+        state(app).owners["microstart"] = "visits"
+        state(app).owners["hefboom"] = "brokenvisits"
+        mine, theirs = make_client(staff_a), make_client(staff_b)
+        web = app.test_client()
+        login(web, staff_a.coach)
+        body = web.get(f"/clients/{mine.id}/timeline").get_data(as_text=True)
+        assert "Site visit at Bruxelles" in body and 'class="timeline-visit"' in body
+        assert seen == [(mine.id, "coach")]
+        other = app.test_client()
+        login(other, staff_b.officer)
+        page = other.get(f"/clients/{theirs.id}")
+        assert page.status_code == 200 and "Site visit" not in page.get_data(as_text=True)
+        assert seen == [(mine.id, "coach")]
 
 
 # --- the client_panels hook -----------------------------------------------------------------------

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.cli import main
 from core.testing.plugin_contract import contract_problems
 
@@ -64,3 +66,28 @@ def test_localized_text_follows_the_page_language(app):
             assert str(label) == "À propos"
         with force_locale("en"):
             assert Markup("{}").format(label) == "About &lt;us&gt;"
+
+
+# --- PostalArea: an institution that serves less than a region -------------------------------------
+
+def test_postal_area_by_province_and_by_range():
+    from core.plugin_api import PostalArea
+
+    limburg = PostalArea(provinces=("VLI",), ranges=((3700, 3799),))
+    assert limburg.contains("3500") and limburg.contains(3600)  # Hasselt, Genk: the province
+    assert limburg.contains("3700")  # Tongeren, by its range
+    assert not limburg.contains("2000") and not limburg.contains("1000")  # Antwerp, Brussels
+    assert not limburg.contains("abcd") and not limburg.contains(None) and not limburg.contains("")
+    eupen = PostalArea(ranges=((4700, 4701),))
+    assert eupen.contains("4700") and not eupen.contains("4702")
+
+
+def test_postal_area_refuses_a_wrong_province_or_range():
+    from core.plugin_api import PostalArea
+
+    with pytest.raises(ValueError, match="unknown province"):
+        PostalArea(provinces=("LIM",))
+    with pytest.raises(ValueError, match="range"):
+        PostalArea(ranges=((3800, 3700),))
+    with pytest.raises(ValueError, match="range"):
+        PostalArea(ranges=((999, 1200),))

@@ -1,8 +1,7 @@
 """The client timeline: entries gathered from registered sources, newest first.
 
-Any area adds its entries without touching this module or the client page: register a
-function taking a ``Client`` and returning ``TimelineEntry`` items, once, at import or in an
-``on_event``-free setup function::
+Any area of core adds its entries without touching this module or the client page: register a
+function taking a ``Client`` and returning ``TimelineEntry`` items, once, at import::
 
     from core.services import timeline
 
@@ -12,33 +11,18 @@ function taking a ``Client`` and returning ``TimelineEntry`` items, once, at imp
 
 Sources run in the request's tenant scope, so they only ever see the client's institution.
 A failing source is logged and skipped: one broken area never hides the others' history.
+Plugins add entries through the ``client_timeline`` hook instead (called only for the plugin that
+owns the client's institution), importing ``TimelineEntry`` from ``core.plugin_api``.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
 from typing import Any, Callable
 
+from core.plugin_api import TimelineEntry
+from core.plugins import call_contained
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One thing that happened to a client. ``at`` may be a date (taken as midnight UTC)."""
-
-    at: datetime | date
-    kind: str  # a short code, also the CSS class: note, session, training, loan, referral …
-    title: Any  # a translated string
-    body: str = ""
-    author: str = ""
-    url: str | None = None
-
-    @property
-    def moment(self) -> datetime:
-        if isinstance(self.at, datetime):
-            return self.at
-        return datetime.combine(self.at, time.min, timezone.utc)
 
 
 Source = Callable[[Any], list[TimelineEntry]]
@@ -59,12 +43,15 @@ def sources() -> dict[str, Source]:
     return dict(_SOURCES)
 
 
-def entries_for(client, limit: int = 100) -> list[TimelineEntry]:
-    """The newest ``limit`` entries of every source for ``client``."""
+def entries_for(client, limit: int = 100, *, user=None, slug: str | None = None) -> list[TimelineEntry]:
+    """The newest ``limit`` entries of every core source for ``client``, and of the
+    ``client_timeline`` hook of the plugin that owns the client's institution (``slug``)."""
     found: list[TimelineEntry] = []
     for name, function in _SOURCES.items():
         try:
             found.extend(function(client) or [])
         except Exception:
             log.exception("timeline source %s failed", name)
+    for batch in call_contained("client_timeline", slug, client=client, user=user):
+        found.extend(entry for entry in batch if isinstance(entry, TimelineEntry))
     return sorted(found, key=lambda entry: entry.moment, reverse=True)[:limit]

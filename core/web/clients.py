@@ -200,6 +200,11 @@ def _panels(client) -> list:
     return sorted(panels, key=lambda p: p.order)
 
 
+def _timeline(client) -> list:
+    slug = current_user.institution.slug if current_user.institution else None
+    return timeline.entries_for(client, user=current_user, slug=slug)
+
+
 def panel_html(panel) -> Markup:
     return panel.html if isinstance(panel.html, Markup) else escape(panel.html)
 
@@ -209,7 +214,7 @@ def _show_context(client) -> dict:
     enrol_form = EnrolForm()
     enrol_form.training_id.choices = pairs((t.id, f"{t.title} ({t.starts_on.isoformat()})")
                                            for t in coaching.trainings(upcoming_only=True))
-    return dict(track=track, entries=timeline.entries_for(client), note_form=NoteForm(),
+    return dict(track=track, entries=_timeline(client), note_form=NoteForm(),
                 consents=service.consents_of(client.id), consent_form=ConsentForm(),
                 phase_form=PhaseForm(phase=track.phase if track else None), close_form=CloseForm(),
                 enrol_form=enrol_form, panels=_panels(client), panel_html=panel_html,
@@ -240,7 +245,7 @@ def show(client_id: int):
 @roles_required(*STAFF)
 def client_timeline(client_id: int):
     client = _client_or_404(client_id)
-    return render("clients/_timeline.html", client=client, entries=timeline.entries_for(client),
+    return render("clients/_timeline.html", client=client, entries=_timeline(client),
                   note_form=NoteForm())
 
 
@@ -258,7 +263,7 @@ def add_note(client_id: int):
         attach_errors(form, failed.errors)
         status = 422
     if is_partial():
-        return render("clients/_timeline.html", client=client, entries=timeline.entries_for(client),
+        return render("clients/_timeline.html", client=client, entries=_timeline(client),
                       note_form=form, status=status)
     if status == 201:
         return redirect(url_for("clients.show", client_id=client.id) + "#timeline", 303)
