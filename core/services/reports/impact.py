@@ -5,13 +5,12 @@ principal plus honour loan. Target-group attributes are those frozen at intake; 
 on the day of each disbursement.
 
 Persons: in an institution's figures, distinct client files. In the sector's figures, distinct
-*people*: one person with a client file at two institutions counts once (``person_key``), and the
+*people*: one person with a client file at two institutions counts once (:func:`people`), and the
 report says how many people were financed by more than one institution.
 """
 from __future__ import annotations
 
 from sqlalchemy import String, and_, case, cast, distinct, extract, func, literal, select
-from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from core.models.lending import Loan
@@ -48,32 +47,39 @@ def _conditions() -> dict[str, dict]:
     }
 
 
-def person_key():
-    """SQL: who the person behind a client file is, across institutions.
+def people():
+    """SQL: each client file with the id of its *person* across institutions (``client_id``,
+    ``person_id``), for the sector's count of people.
 
-    The keyed hash of the national number when the file has one; otherwise the national-number
-    hash of another file with the same name and birth date (the same person, known elsewhere with
-    their number; the smallest hash if several), else the name and birth date themselves. Names
-    compare by ``sort_key`` (lowercase, accents removed), as the referral registry matches them.
+    Files with the same keyed hash of the national number are one person. A file without the
+    number is the person of the files with the same name and birth date that have one (the
+    smallest hash if several), else of the files with that name and birth date alone. Names compare
+    by ``sort_key`` (lowercase, accents removed), as the registry matches referrals. A person's id
+    is the smallest id of their files, so counting people is counting distinct integers.
     """
-    known = aliased(Client)
-    same_person_elsewhere = (
-        select(func.min(known.national_number_hash))
-        .where(known.sort_key == Client.sort_key, known.birth_date == Client.birth_date,
-               known.national_number_hash.is_not(None))
-        .scalar_subquery())
+    numbered = (select(Client.sort_key, Client.birth_date,
+                       func.min(Client.national_number_hash).label("hash"))
+                .where(Client.national_number_hash.is_not(None))
+                .group_by(Client.sort_key, Client.birth_date).subquery("numbered"))
     by_name = literal("p:") + Client.sort_key + literal("|") + cast(Client.birth_date, String)
-    return func.coalesce(Client.national_number_hash, same_person_elsewhere, by_name)
+    keyed = (select(Client.id.label("client_id"),
+                    func.coalesce(Client.national_number_hash, numbered.c.hash, by_name).label("person"))
+             .outerjoin(numbered, and_(numbered.c.sort_key == Client.sort_key,
+                                       numbered.c.birth_date == Client.birth_date))
+             .subquery("keyed"))
+    return select(keyed.c.client_id, func.min(keyed.c.client_id).over(partition_by=keyed.c.person)
+                  .label("person_id")).subquery("people")
 
 
 def impact_report(scope: Scope, period: Period = Period()) -> dict:
     """The impact figures of ``scope`` over ``period`` in the JSON shape of issue 8.
 
     Amounts are strings with two decimals; a federation cell under five persons is ``"<5"``. The
-    sector's figures count people (``person_key``) and add ``financed_by_several_institutions``.
+    sector's figures count people (:func:`people`) and add ``financed_by_several_institutions``.
     """
     sector = scope.institution_id is None
-    who = person_key() if sector else Loan.client_id
+    persons = people() if sector else None
+    who = persons.c.person_id if sector else Loan.client_id
     amount = cents(Loan.principal) + cents(Loan.honour_loan)
     columns = [func.count(distinct(who)), func.sum(amount)]
     sections = _conditions()
@@ -87,6 +93,8 @@ def impact_report(scope: Scope, period: Period = Period()) -> dict:
         where.append(Loan.institution_id == scope.institution_id)
     joined = select().select_from(Loan).join(
         Client, and_(Client.id == Loan.client_id, Client.institution_id == Loan.institution_id)).where(*where)
+    if sector:
+        joined = joined.join(persons, persons.c.client_id == Loan.client_id)
     with all_institutions("impact report (scope filtered explicitly)"):
         row = list(db.session.execute(joined.add_columns(*columns)).one())
         several = db.session.scalar(_financed_by_several(joined, who)) if sector else None
