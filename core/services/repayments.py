@@ -92,6 +92,8 @@ def _payment_entry(loan: Loan, paid_on, amount, user, reference, source, note) -
     value = parse_amount(amount)
     if paid_on < loan.disbursed_on:
         raise ValidationFailed({"paid_on": _l("A payment cannot be dated before the disbursement.")})
+    if paid_on > date.today():
+        raise ValidationFailed({"paid_on": _l("A payment cannot be dated in the future.")})
     if loan.rescheduled_on and paid_on < loan.rescheduled_on:
         raise ValidationFailed({"paid_on": _l("A payment cannot be dated before the rescheduling.")})
     entry = LedgerEntry(loan_id=loan.id, kind="payment", amount=value, value_date=paid_on,
