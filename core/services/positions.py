@@ -258,7 +258,8 @@ def verify(loan_ids: Iterable[int] | None = None) -> list[Difference]:
     for batch in _batches(db.session.scalars(query.order_by(Loan.id)).all()):
         for loan in _loaded(batch):
             found += differences(loan)
-        db.session.expunge_all()
+        if loan_ids is None:  # a whole scan: keep memory flat
+            db.session.expunge_all()
     return found
 
 
