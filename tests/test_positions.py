@@ -153,3 +153,29 @@ def test_stored_equals_replayed_after_every_step(staff_a, steps):
                                         p.arrears.outstanding_principal)
                             for p in repayments.positions_on(on) if p.arrears.days_past_due > 0}
                 assert late == replayed, (on, steps)
+
+
+def test_payoff_quote_and_full_early_repayment(staff_a):
+    loan = make_loan(staff_a, principal="6000", disbursed_on=date(2025, 1, 15))
+    with acting_for(staff_a.institution_id):
+        from core.services import prepayment
+
+        lines = sorted(loans.get_loan(loan.id).schedule_lines, key=lambda l: l.number)
+        pay(staff_a, loan, lines[0].due_date, lines[0].total)
+        pay(staff_a, loan, lines[1].due_date, lines[1].total)
+        on = lines[1].due_date + timedelta(days=10)
+        quote = prepayment.payoff_quote(loans.get_loan(loan.id), on)
+        owed = sum((l.principal for l in lines[2:]), Decimal("0.00"))
+        rate = loans.get_loan(loan.id).annual_rate / 100
+        assert quote.principal == owed and quote.interest_due == 0 and quote.indemnity == 0
+        assert quote.accrued == (owed * rate * 10 / 365).quantize(Decimal("0.01"))
+        capped = prepayment.payoff_quote(loans.get_loan(loan.id), on, indemnity_months=12)
+        assert capped.indemnity == (owed * rate / 2).quantize(Decimal("0.01"))  # six months at most
+        future_interest = sum((l.interest for l in lines[2:]), Decimal("0.00"))
+        assert quote.total < owed + future_interest  # unearned interest is not charged
+        entry = prepayment.pay_off(loan.id, on=on, user=staff_a.officer)
+        assert entry.amount == quote.total and loans.get_loan(loan.id).status == "repaid"
+        stored = db.session.get(LoanPosition, loan.id)
+        assert stored.state == "repaid" and stored.principal_outstanding == 0
+        assert positions.verify([loan.id]) == []
+        assert "Only an active loan" in _errors(lambda: prepayment.payoff_quote(loans.get_loan(loan.id), on))[""]
