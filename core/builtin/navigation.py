@@ -18,6 +18,8 @@ def menu_items(user, institution):
                  description=_l("Entrepreneurs that banks and public financiers handed over to you.")),
         MenuItem(_l("Referral funnel"), "referral_funnel.funnel", frozenset({"auditor", "operator"}), order=30,
                  description=_l("What became of referrals across the sector, without personal data.")),
+        MenuItem(_l("Outgoing mail"), "operator_mail.mail", frozenset({"operator"}), order=70,
+                 description=_l("Mails queued, sent and failed, and why.")),
         MenuItem(_l("Team"), "admin.users", frozenset({"admin"}), order=80,
                  description=_l("Invite colleagues, disable accounts.")),
         MenuItem(_l("Institution settings"), "settings.edit", frozenset({"admin"}), order=88,
