@@ -384,16 +384,17 @@ def worker(once, interval, name):
     import socket
     import time
 
-    from core.services import outbox, referrals, webhooks
+    from core.services import chores, outbox, referrals, webhooks
 
     name = name or f"{socket.gethostname()}:{os.getpid()}"
     while True:
         moved = referrals.expire_overdue()
         sent = webhooks.deliver_due(name)
         mailed = outbox.deliver_due(worker=name)
+        ran = chores.run_due(worker=name)
         if once:
             click.echo(f"delivered {sent} message(s), re-routed {moved} overdue offer(s), "
-                       f"sent {mailed} mail(s)")
+                       f"sent {mailed} mail(s), ran {len(ran)} chore(s)")
             return
         time.sleep(interval)
 

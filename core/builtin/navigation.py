@@ -20,6 +20,8 @@ def menu_items(user, institution):
                  description=_l("What became of referrals across the sector, without personal data.")),
         MenuItem(_l("Outgoing mail"), "operator_mail.mail", frozenset({"operator"}), order=70,
                  description=_l("Mails queued, sent and failed, and why.")),
+        MenuItem(_l("Worker"), "operator_worker.worker", frozenset({"operator"}), order=72,
+                 description=_l("Scheduled chores: last run and result.")),
         MenuItem(_l("Team"), "admin.users", frozenset({"admin"}), order=80,
                  description=_l("Invite colleagues, disable accounts.")),
         MenuItem(_l("Institution settings"), "settings.edit", frozenset({"admin"}), order=88,
