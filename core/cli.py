@@ -379,19 +379,22 @@ def referrers_list():
 @click.option("--name", default=None, help="Worker name in the delivery log (default: host and pid).")
 @with_appcontext
 def worker(once, interval, name):
-    """Deliver webhooks to referrers and move overdue referral offers on."""
+    """Deliver webhooks to referrers and mails, and move overdue referral offers on."""
     import os
     import socket
     import time
 
-    from core.services import referrals, webhooks
+    from core.services import chores, outbox, referrals, webhooks
 
     name = name or f"{socket.gethostname()}:{os.getpid()}"
     while True:
         moved = referrals.expire_overdue()
         sent = webhooks.deliver_due(name)
+        mailed = outbox.deliver_due(worker=name)
+        ran = chores.run_due(worker=name)
         if once:
-            click.echo(f"delivered {sent} message(s), re-routed {moved} overdue offer(s)")
+            click.echo(f"delivered {sent} message(s), re-routed {moved} overdue offer(s), "
+                       f"sent {mailed} mail(s), ran {len(ran)} chore(s)")
             return
         time.sleep(interval)
 

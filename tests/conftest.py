@@ -198,3 +198,6 @@ def as_user(client):
         return client
 
     return sign_in
+
+
+from tests.mail_helpers import mail_app, smtp_server  # noqa: E402,F401  (fixtures)

@@ -43,3 +43,5 @@ from core.models.compliance import (  # noqa: F401
 )
 from core.models.lending import ImportRun, LateNotice, LedgerEntry, Loan, ScheduleLine  # noqa: F401,E402
 from core.models.positions import LoanPosition, PortfolioSnapshot  # noqa: F401,E402
+from core.models.mail import MailDelivery, OutboxMail  # noqa: F401,E402
+from core.models.chores import ChoreRun  # noqa: F401,E402
