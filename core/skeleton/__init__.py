@@ -92,7 +92,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts, Region, Setting,
-                             texts)
+                             language_requirement, texts)
 
 
 class $class_name(Institution):
@@ -112,6 +112,7 @@ class $class_name(Institution):
             Setting("max_amount", "decimal", texts("Largest loan (EUR)", "Grootste lening (EUR)",
                                                    "Plus grand prêt (EUR)"),
                     default=Decimal("15000"), minimum=Decimal("1")),
+            language_requirement(),  # off by default: the applicant's language is a preference
         ]
 
     def products(self, settings) -> list[LoanProduct]:
@@ -164,13 +165,19 @@ BASE = dict(postal_code="1000", language="fr", amount=Decimal("5000"), stage="st
 @pytest.mark.parametrize("changes, expected", [
     ({}, "accept"),
     ({"postal_code": "1640"}, "region_not_served"),          # Sint-Genesius-Rode is in Flanders
-    ({"language": "en"}, "language_not_served"),
+    ({"language": "en"}, "accept"),                           # a preference, unless required (below)
     ({"amount": Decimal("20000")}, "amount_too_high"),
     ({"collective_debt_settlement": True}, "collective_debt_settlement"),
-    ({"sector": None}, "needs_info"),
+    ({"sector": None}, "accept"),                             # no sector would change the answer
 ])
 def test_referrals(changes, expected):
     assert $class_name().assess_referral(ReferralFacts(**{**BASE, **changes})).code == expected
+
+
+def test_the_language_can_be_made_a_requirement():
+    required = {"referral_language_required": True}
+    assert $class_name().assess_referral(ReferralFacts(**{**BASE, "language": "en"}), required).code \
+        == "language_not_served"
 ''',
 }
 
