@@ -379,19 +379,22 @@ def referrers_list():
 @click.option("--name", default=None, help="Worker name in the delivery log (default: host and pid).")
 @with_appcontext
 def worker(once, interval, name):
-    """Deliver webhooks to referrers and move overdue referral offers on."""
+    """Deliver webhooks to referrers and mails, and move overdue referral offers on."""
     import os
     import socket
     import time
 
-    from core.services import referrals, webhooks
+    from core.services import chores, outbox, referrals, webhooks
 
     name = name or f"{socket.gethostname()}:{os.getpid()}"
     while True:
         moved = referrals.expire_overdue()
         sent = webhooks.deliver_due(name)
+        mailed = outbox.deliver_due(worker=name)
+        ran = chores.run_due(worker=name)
         if once:
-            click.echo(f"delivered {sent} message(s), re-routed {moved} overdue offer(s)")
+            click.echo(f"delivered {sent} message(s), re-routed {moved} overdue offer(s), "
+                       f"sent {mailed} mail(s), ran {len(ran)} chore(s)")
             return
         time.sleep(interval)
 
@@ -465,6 +468,59 @@ def loans_check_arrears(on):
         with acting_for(institution_id):
             total += repayments.check_arrears(day)
     click.echo(f"{total} late instalment(s) told")
+
+
+def _position_institutions(slug):
+    """(id, slug) of the institution named, or of every institution."""
+    from sqlalchemy import select
+
+    from core.extensions import db
+    from core.models import Institution
+    from core.tenancy import all_institutions
+
+    with all_institutions("stored loan positions of every institution"):
+        query = select(Institution.id, Institution.slug).order_by(Institution.slug)
+        found = db.session.execute(query.where(Institution.slug == slug) if slug else query).all()
+    if slug and not found:
+        raise click.UsageError(f"no institution {slug!r}")
+    return found
+
+
+@loans_group.command("verify")
+@click.option("--institution", "slug", default=None, help="Only this institution (its slug).")
+@with_appcontext
+def loans_verify(slug):
+    """Replay every ledger through the engine; list each loan whose stored position differs (exit 1)."""
+    from core.services import positions
+    from core.tenancy import acting_for
+
+    differences = []
+    for institution_id, name in _position_institutions(slug):
+        with acting_for(institution_id):
+            for found in positions.verify():
+                differences.append(found)
+                click.echo(f"{name} loan {found.loan_id}: {found.field} stored {found.stored}, "
+                           f"replayed {found.replayed}")
+    if differences:
+        click.echo(f"{len({d.loan_id for d in differences})} loan(s) differ; "
+                   "`microfin loans refresh-positions` recomputes them")
+        raise SystemExit(1)
+    click.echo("stored positions equal the replayed ledgers")
+
+
+@loans_group.command("refresh-positions")
+@click.option("--institution", "slug", default=None, help="Only this institution (its slug).")
+@with_appcontext
+def loans_refresh_positions(slug):
+    """Recompute every stored loan position from its ledger (after an upgrade or a repair)."""
+    from core.services import positions
+    from core.tenancy import acting_for
+
+    total = 0
+    for institution_id, _ in _position_institutions(slug):
+        with acting_for(institution_id):
+            total += positions.refresh_all()
+    click.echo(f"{total} loan position(s) refreshed")
 # --- reports ----------------------------------------------------------------------------------
 
 @main.group()

@@ -86,6 +86,16 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "MICROFIN_API_RATE_LIMIT": _env("API_RATE_LIMIT", "120/minute"),
         "MICROFIN_REFERRAL_CONTACT_DAYS": _env_int("REFERRAL_CONTACT_DAYS", 5),
+        # Outgoing mail (core/services/outbox.py): without a host, mails stay in the database.
+        "MICROFIN_SMTP_HOST": _env("SMTP_HOST"),
+        "MICROFIN_SMTP_PORT": _env_int("SMTP_PORT", 0),  # 0: 25, 587 (starttls) or 465 (tls)
+        "MICROFIN_SMTP_USER": _env("SMTP_USER"),
+        "MICROFIN_SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "MICROFIN_SMTP_SECURITY": _env("SMTP_SECURITY", "none"),
+        "MICROFIN_SMTP_TIMEOUT": _env_int("SMTP_TIMEOUT", 20),
+        "MICROFIN_MAIL_FROM": _env("MAIL_FROM", "Microfin CRM <no-reply@localhost>"),
+        "MICROFIN_BASE_URL": _env("BASE_URL", "http://localhost:5000"),
+        "MICROFIN_PASSWORD_RESET_MINUTES": _env_int("PASSWORD_RESET_MINUTES", 60),
     }
     settings.update(overrides)
     if not settings.get("MICROFIN_DATA_KEY"):

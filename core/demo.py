@@ -146,7 +146,7 @@ def _sample_loans(product_code, borrowers, officer, admin) -> None:
             continue  # a plugin's settings may rule the sample out; the demo does without it
         months_paid = {0: 10, 1: 9, 2: 5}[index]
         lines = sorted((line for line in loan.schedule_lines), key=lambda line: line.due_date)
-        for line in lines[:months_paid]:
+        for line in [line for line in lines[:months_paid] if line.due_date <= date.today()]:  # never in the future
             repayments.record_payment(loan.id, paid_on=line.due_date, user=officer,
                                       amount=str(line.principal + line.interest + line.fees))
 

@@ -8,7 +8,8 @@ Anything not re-exported here is core's internal business and may change without
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Callable, ClassVar, Mapping
@@ -50,6 +51,7 @@ __all__ = [
     "Region",
     "hookimpl",
     "is_german_speaking",
+    "language_requirement",
     "province_for_postal_code",
     "public",
     "region_for_postal_code",
@@ -147,6 +149,8 @@ class ReferralFacts:
     enterprise_age_months: int | None = None
     collective_debt_settlement: bool | None = None
     undischarged_bankruptcy: bool | None = None
+    #: The term the applicant asks for, in months (optional).
+    term_months: int | None = None
 
     def __post_init__(self):
         if self.amount is not None:
@@ -630,10 +634,17 @@ class Institution:
                         settings: Mapping[str, Any] | None = None) -> Eligibility:
         """Whether a referred applicant fits: pure, from the facts and the settings alone.
 
-        The default declines a region or language not served, then asks for the missing
-        ``referral_facts_needed``, then checks that a product fits the stage, amount and purpose. Override it to add
-        the institution's exclusions, and call ``super().assess_referral(referral, settings)``.
+        The default, in this order: (1) the hard facts the referral states: region, language only
+        when the ``referral_language_required`` setting is on (else it is a ranking preference),
+        stage (or the enterprise's age, judged by each product's own age bounds), term, purpose and
+        amount — any one of them that no product meets declines at once; (2) only then the missing
+        ``referral_facts_needed``: ``needs_info`` names a missing fact only if one of its possible
+        values would turn this accept into a decline. The exclusion flags
+        (``REFERRAL_EXCLUSION_FLAGS``) decline when the referral states them; when it does not, they
+        are checked at first contact and never delay routing. Override it to add the institution's
+        exclusions, and call ``super().assess_referral(referral, settings)``.
         """
+        values = self.setting_values(settings)
         if referral.postal_code is not None:
             region = referral.region
             if region is None:
@@ -643,15 +654,35 @@ class Institution:
                 return Eligibility.decline("region_not_served",
                                            _l("The institution does not serve this region."),
                                            "postal_code")
-        if referral.language is not None and referral.language not in self.languages:
+        if (referral.language is not None and values.get("referral_language_required")
+                and referral.language not in self.languages):
             return Eligibility.decline("language_not_served",
                                        _l("The institution does not serve clients in this language."),
                                        "language")
-        # A clear "no" (region, language) comes before asking for more.
-        missing = [name for name in self.referral_facts_needed if getattr(referral, name) is None]
-        if missing:
-            return Eligibility.needs_info(*missing)
-        return self._assess_products(referral, self.setting_values(settings))
+        answer = self._assess_products(referral, values)
+        if answer.outcome != Eligibility.ACCEPT or _PROBING.get():
+            return answer
+        missing = self._facts_that_could_decline(referral, settings)
+        return Eligibility.needs_info(*missing) if missing else answer
+
+    def _facts_that_could_decline(self, referral: ReferralFacts, settings) -> list[str]:
+        """The missing needed facts of which some value would make this institution decline."""
+        found = []
+        for name in self.referral_facts_needed:
+            if getattr(referral, name) is not None or name in REFERRAL_EXCLUSION_FLAGS:
+                continue
+            candidates = _FACT_CANDIDATES.get(name)
+            if candidates is None:  # a postal code or an amount: cannot be guessed
+                found.append(name)
+                continue
+            token = _PROBING.set(True)
+            try:
+                if any(self.assess_referral(replace(referral, **{name: value}), settings).outcome
+                       == Eligibility.DECLINE for value in candidates):
+                    found.append(name)
+            finally:
+                _PROBING.reset(token)
+        return found
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -676,11 +707,17 @@ class Institution:
         products = self.products(settings)
         if not products:
             return Eligibility.accept()
+        age = referral.enterprise_age_months
         if referral.stage is not None:
-            products = [p for p in products if referral.stage in p.stages]
+            products = [p for p in products if _fits_stage(p, referral.stage, age)]
             if not products:
                 return Eligibility.decline("stage_not_served",
                                            _l("No product of the institution fits this stage."), "stage")
+        if referral.term_months is not None:
+            products = [p for p in products if p.min_term_months <= referral.term_months <= p.max_term_months]
+            if not products:
+                return Eligibility.decline("term_out_of_range",
+                                           _l("No product of the institution has this term."), "term_months")
         if referral.purpose is not None:
             products = [p for p in products if referral.purpose in p.purposes]
             if not products:
@@ -688,7 +725,6 @@ class Institution:
                                            _l("The institution does not finance this purpose."), "purpose")
         if referral.amount is None:
             return Eligibility.accept()
-        age = referral.enterprise_age_months
         if age is None:
             age = 12 if referral.stage == Stage.ESTABLISHED else 0
         reasons = [p._amount_reasons(referral.amount, age) for p in products]
@@ -696,6 +732,35 @@ class Institution:
             return Eligibility.accept()
         first = reasons[0][0]
         return Eligibility.decline(first.code, first.message, "amount")
+
+
+#: Facts a referral states only when known; the institution checks them at first contact otherwise.
+REFERRAL_EXCLUSION_FLAGS = ("collective_debt_settlement", "undischarged_bankruptcy")
+#: The values a missing fact is tried with, to see whether it could turn an accept into a decline.
+_FACT_CANDIDATES: dict[str, tuple] = {
+    "purpose": PURPOSES, "sector": SECTORS, "stage": tuple(Stage), "language": (*LANGUAGES, "de"),
+}
+_PROBING: ContextVar[bool] = ContextVar("microfin_referral_probing", default=False)
+
+
+def _fits_stage(product: LoanProduct, stage: Stage, age: int | None) -> bool:
+    """A known enterprise age is judged by the product's own age bounds (each institution's own
+    idea of a "starter"); otherwise the stage the referrer gives."""
+    bounded = product.min_enterprise_age_months is not None or product.max_enterprise_age_months is not None
+    if age is not None and stage != Stage.PROJECT and bounded:
+        return ((product.min_enterprise_age_months is None or age >= product.min_enterprise_age_months)
+                and (product.max_enterprise_age_months is None or age < product.max_enterprise_age_months))
+    return stage in product.stages
+
+
+def language_requirement() -> Setting:
+    """The setting that makes the applicant's language a requirement (off: a ranking preference).
+    Add it to ``Institution.settings()`` to let the institution's admin choose."""
+    return Setting("referral_language_required", "bool",
+                   texts("Only take referrals in a language the institution serves",
+                         "Alleen doorverwijzingen aannemen in een taal die de instelling bedient",
+                         "N'accepter que les orientations dans une langue servie par l'institution"),
+                   default=False)
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,21 @@ def make_app(database_url, tmp_path, monkeypatch):
             db.session.remove()
             db.engine.dispose()
     with apps[0].app_context() if apps else create_app(base_config(database_url)).app_context():
+        _verify_stored_positions()
         empty_tables(db.engine)
         db.engine.dispose()
+
+
+def _verify_stored_positions() -> None:
+    """After every test: each loan's stored position equals the replay of its ledger (issue 11)."""
+    from core.extensions import db
+    from core.services import positions
+    from core.tenancy import all_institutions
+
+    with all_institutions("test teardown: verify stored loan positions"):
+        found = positions.verify()
+    db.session.remove()
+    assert not found, f"stored loan positions differ from the ledger replay: {found[:5]}"
 
 
 @pytest.fixture
@@ -185,3 +198,6 @@ def as_user(client):
         return client
 
     return sign_in
+
+
+from tests.mail_helpers import mail_app, smtp_server  # noqa: E402,F401  (fixtures)

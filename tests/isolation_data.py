@@ -125,8 +125,12 @@ def declared_settings(staff):
     # The settings page lists the institution's own plugin's settings, never another's.
     from core.plugins import state
 
+    # A setting every plugin declares (the core's shared ones, such as the referral language
+    # rule) is not a marker: its label is on every institution's page by right.
     profile = state().institution(staff.slug)
-    return [setting.label("en") for setting in profile.settings()]
+    others = {setting.label("en") for slug, institution in state().institutions.items()
+              if slug != staff.slug for setting in institution.settings()}
+    return [setting.label("en") for setting in profile.settings() if setting.label("en") not in others]
 # --- compliance ---------------------------------------------------------------------------
 # Compliance records are deliberately absent from the markers: federation auditors may read
 # every institution's self-assessment (never client data); tests/test_compliance_web.py checks

@@ -18,7 +18,7 @@ def body(**changes) -> dict:
                       "email": "sofie@example.be", "phone": "+32 470 12 34 56", "postal_code": "9000",
                       "language": "nl"},
         "project": {"amount_requested": "12000.00", "sector": "horeca", "stage": "starter",
-                    "purpose": "Kitchen equipment for a small restaurant"},
+                    "purpose": "Kitchen equipment for a small restaurant", "purpose_category": "investment"},
         "refusal": {"decided_on": (date.today() - timedelta(days=2)).isoformat(),
                     "reasons": ["insufficient_collateral"]},
     }

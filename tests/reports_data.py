@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from core.extensions import db
 from core.models.lending import LedgerEntry, Loan, ScheduleLine
+from core.services import positions
 from core.services import schedules
 from core.services.allocation import Payment, Reversal
 from core.tenancy import acting_for
@@ -47,6 +48,7 @@ def make_loan(staff, client, principal: str, disbursed_on: date, *, term: int = 
         _lines(loan, schedule, 0)
         if Decimal(honour):
             _lines(loan, schedules.honour_loan_schedule(Decimal(honour), disbursed_on, term), 0, "honour")
+        positions.refresh(loan)  # as every ledger operation does
         db.session.commit()
     return BuiltLoan(loan, schedule)
 
@@ -55,6 +57,7 @@ def _entry(staff, built: BuiltLoan, kind: str, on: date, amount: Decimal, revers
     with acting_for(staff.institution_id):
         row = LedgerEntry(loan_id=built.loan.id, kind=kind, amount=amount, value_date=on, reverses_id=reverses)
         db.session.add(row)
+        positions.refresh(db.session.get(Loan, built.loan.id))
         db.session.commit()
     return row
 

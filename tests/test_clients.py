@@ -94,7 +94,8 @@ BAD_INPUT = [
     ("iban", "BE71 0961 2345 6768", "This is not a valid IBAN"),
     ("postal_code", "0999", "Enter a Belgian postal code"),
     ("postal_code", "75001", "Enter a Belgian postal code"),
-    ("birth_date", (date.today() + timedelta(days=1)).isoformat(), "The birth date cannot be in the future."),
+    # two days ahead: still the future in Brussels when the run crosses midnight (UTC or local)
+    ("birth_date", (date.today() + timedelta(days=2)).isoformat(), "The birth date cannot be in the future."),
     ("birth_date", (date.today() - timedelta(days=15 * 365)).isoformat(), "at least 16 years old"),
     ("birth_date", "30/02/1990", "Not a valid date value."),
 ]

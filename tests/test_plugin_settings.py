@@ -113,7 +113,7 @@ def test_settings_of_one_institution_do_not_reach_another(as_user, staff_a, staf
     client = as_user(staff_a.admin)
     post(client, "/admin/settings", {**MICROSTART_FORM, "jump_rate": "13"})
     with acting_for(staff_b.institution_id):
-        assert plugin_settings.effective() == {"serves_brussels": False}
+        assert plugin_settings.effective() == {"referral_language_required": False, "serves_brussels": False}
         assert db.session.scalars(select(PluginSetting)).all() == []
 
 

@@ -30,7 +30,7 @@ MICROSTART = [
     ({"postal_code": "9000", "language": "nl"}, "accept"),                       # Ghent
     ({"postal_code": "4700", "language": "fr"}, "accept"),                       # Eupen: Wallonia
     ({"postal_code": "1640", "language": "en"}, "accept"),                       # Rode: Flanders, served
-    ({"postal_code": "4700", "language": "de"}, "language_not_served"),
+    ({"postal_code": "4700", "language": "de"}, "accept"),                       # language: a preference
     ({"postal_code": "99999"}, "postal_code_unknown"),
     ({"postal_code": "0999"}, "postal_code_unknown"),
     ({"amount": Decimal("499")}, "amount_too_low"),
@@ -44,9 +44,9 @@ MICROSTART = [
     ({"sector": "horeca", "stage": Stage.ESTABLISHED}, "accept"),
     ({"collective_debt_settlement": True}, "collective_debt_settlement"),
     ({"collective_debt_settlement": True, "postal_code": None}, "collective_debt_settlement"),
-    ({"collective_debt_settlement": None}, "needs_info"),
-    ({"sector": None}, "needs_info"),
-    ({"stage": None}, "needs_info"),
+    ({"collective_debt_settlement": None}, "accept"),                           # checked at first contact
+    ({"sector": None}, "accept"),                                               # no sector would decline
+    ({"stage": None}, "accept"),                                                # every stage fits 10,000
 ]
 
 CREDAL = [
@@ -64,7 +64,7 @@ CREDAL = [
     ({"postal_code": "1970"}, "region_not_served"),                              # Wezembeek-Oppem
     ({"postal_code": "3790"}, "region_not_served"),                              # Voeren
     ({"postal_code": "3798"}, "region_not_served"),
-    ({"language": "nl"}, "language_not_served"),
+    ({"language": "nl"}, "accept"),                                             # a preference by default
     ({"amount": Decimal("25000"), "stage": Stage.ESTABLISHED}, "accept"),
     ({"amount": Decimal("25001")}, "amount_too_high"),
     ({"stage": Stage.PROJECT, "sector": "care"}, "accept"),
@@ -85,14 +85,14 @@ HEFBOOM = [
     ({"postal_code": "7780", "language": "nl"}, "region_not_served"),            # Comines-Warneton
     ({"postal_code": "1000", "language": "nl"}, "region_not_served"),            # Brussels: setting off
     ({"postal_code": "4000", "language": "nl"}, "region_not_served"),
-    ({"postal_code": "9000", "language": "fr"}, "language_not_served"),
+    ({"postal_code": "9000", "language": "fr"}, "accept"),
     ({"postal_code": "9000", "language": "nl", "purpose": "refinancing"}, "purpose_not_financed"),
     ({"postal_code": "9000", "language": "nl", "purpose": "working_capital"}, "purpose_not_financed"),
     ({"postal_code": "9000", "language": "nl", "amount": Decimal("25000")}, "accept"),
     ({"postal_code": "9000", "language": "nl", "amount": Decimal("30000")}, "amount_too_high"),
     ({"postal_code": "9000", "language": "nl", "collective_debt_settlement": True}, "collective_debt_settlement"),
     ({"postal_code": "9000", "language": "nl", "undischarged_bankruptcy": True}, "undischarged_bankruptcy"),
-    ({"postal_code": "9000", "language": "nl", "undischarged_bankruptcy": None}, "needs_info"),
+    ({"postal_code": "9000", "language": "nl", "undischarged_bankruptcy": None}, "accept"),
     ({"postal_code": "9000", "language": "nl", "purpose": None}, "needs_info"),
     ({"postal_code": "9000", "language": "nl", "stage": Stage.ESTABLISHED, "sector": "transport"}, "accept"),
 ]
@@ -100,7 +100,7 @@ HEFBOOM = [
 BRUSOC = [
     ({}, "accept"),
     ({"language": "nl"}, "accept"),
-    ({"language": "en"}, "language_not_served"),
+    ({"language": "en"}, "accept"),
     ({"postal_code": "1200"}, "accept"),
     ({"postal_code": "1299"}, "accept"),
     ({"postal_code": "1300"}, "region_not_served"),                              # Wavre: Wallonia
@@ -140,8 +140,13 @@ def test_brusoc_referrals(changes, expected):
 def test_needs_info_names_the_missing_facts():
     answer = Hefboom().assess_referral(ReferralFacts(postal_code="9000", language="nl"))
     assert answer.outcome == "needs_info"
-    assert set(answer.fields) == {"amount", "stage", "sector", "purpose", "collective_debt_settlement",
-                                  "undischarged_bankruptcy"}
+    assert set(answer.fields) == {"amount", "purpose"}
+
+
+def test_language_required_by_setting():
+    _check(Brusoc(), {"language": "en"}, "language_not_served", {"referral_language_required": True})
+    _check(Hefboom(), {"postal_code": "9000", "language": "fr"}, "language_not_served",
+           {"referral_language_required": True})
 
 
 def test_settings_change_the_answer():

@@ -35,7 +35,7 @@ def test_working_days_skip_weekends_and_belgian_holidays():
     ("9000", "nl", "hefboom"),      # Ghent: Hefboom and microStart speak Dutch; equal load → alphabetical
     ("1000", "fr", "brusoc"),       # Brussels, French: Brusoc, Crédal, microStart → alphabetical
     ("5000", "fr", "credal"),       # Namur: Crédal and microStart
-    ("4700", "de", None),           # Eupen, German: no institution serves clients in German
+    ("4700", "de", "credal"),       # Eupen, German: language is a preference; Crédal and microStart
     ("1640", "fr", "microstart"),   # Sint-Genesius-Rode is Flanders: Hefboom (nl only) vs microStart (fr)
 ])
 def test_routing_is_deterministic(client, bank, postal_code, language, expected):

@@ -117,7 +117,9 @@ def test_report_flows_and_scope(book):
     assert report.disbursed_loans == 3
     assert report.disbursed_amount == Decimal("11400.00")
     assert report.average_loan == Decimal("3800.00")
-    assert report.written_off == Decimal("1100.00")
+    # the principal owed when written off (issue 11: the ratio is on principal, never on interest)
+    owed = sum((i.principal for i in book["written_off"].schedule.instalments[1:]), Decimal("0.00"))
+    assert owed == Decimal("1105.38") and report.written_off == owed
     assert [m.month for m in report.trend] == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
     assert [(m.disbursed_loans, m.disbursed_amount) for m in report.trend[:4]] == [
         (1, Decimal("6000.00")), (1, Decimal("3000.00")), (1, Decimal("2400.00")), (0, Decimal("0.00"))]

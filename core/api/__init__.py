@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
 from datetime import datetime
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -18,6 +20,8 @@ from core.services.errors import NotFound, ValidationFailed
 from core.access import public
 
 MAX_BODY = 64 * 1024
+#: The deepest nesting of objects and arrays a body may have (a referral needs 3).
+MAX_DEPTH = 16
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
@@ -34,9 +38,27 @@ def _limit_key() -> str:
 limiter.limit(_rate_limit, key_func=_limit_key)(bp)
 
 
+def _buffer_streamed_body():
+    """A body sent without Content-Length (chunked) is read up to the limit here: one byte more
+    and the answer is 413, never a body cut at the limit and parsed."""
+    environ = request.environ
+    if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated"):
+        return None
+    raw = environ["wsgi.input"].read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        return problem(413, "too-large", f"The body may be at most {MAX_BODY} bytes.")
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
+    del environ["wsgi.input_terminated"]
+    return None
+
+
 @bp.before_request
 def _authenticate():
     request.max_content_length = MAX_BODY
+    if request.method in ("POST", "PUT", "PATCH"):
+        too_large = _buffer_streamed_body()
+        if too_large is not None:
+            return too_large
     if request.endpoint == "api.openapi":
         return None
     header = request.headers.get("Authorization", "")
@@ -69,12 +91,27 @@ def _json_body():
     raw = request.get_data(cache=True)
     try:
         text = raw.decode("utf-8")
+        if _nesting_depth(text) > MAX_DEPTH:
+            return None, problem(400, "too-deep", f"Objects and arrays may be nested at most {MAX_DEPTH} deep.")
         parsed = json.loads(text)
     except UnicodeDecodeError:
         return None, problem(400, "invalid-encoding", "The body is not valid UTF-8.")
     except json.JSONDecodeError as exc:
         return None, problem(400, "invalid-json", f"The body is not valid JSON: {exc.msg} (line {exc.lineno}).")
     return (text, parsed), None
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep objects and arrays nest in a JSON text (brackets inside strings ignored)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _canonical_hash(parsed) -> str:
@@ -144,7 +181,7 @@ def list_referrals():
     except ValidationFailed as failed:
         return problem(422, "validation", "Bad query parameters.",
                        errors=[{"field": k, "message": str(v)} for k, v in failed.errors.items()])
-    return jsonify({"items": [referrals.public_view(r) for r in rows], "next_cursor": cursor})
+    return jsonify({"items": referrals.public_views(rows), "next_cursor": cursor})
 
 
 @bp.post("/referrals/<int(max=2147483647):referral_id>/withdraw")

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from core.geo import region_for_postal_code
 
@@ -24,6 +24,16 @@ class Strict(BaseModel):
     """Unknown fields are refused, never stored (no mass assignment)."""
 
     model_config = ConfigDict(extra="forbid", str_max_length=2000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value):
+        """A NUL character is never part of a name or a text (PostgreSQL cannot store it)."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        if isinstance(value, list) and any(isinstance(item, str) and "\x00" in item for item in value):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 def _not_in_future(value: datetime) -> datetime:
@@ -90,13 +100,21 @@ class Applicant(Strict):
     last_name: Name
     birth_date: Annotated[date, AfterValidator(_adult)]
     national_number: Annotated[str, StringConstraints(max_length=20), AfterValidator(_national_number)] | None = None
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ./()-]{6,30}$")]
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None = Field(
+        None, description="Optional; give email, phone or both.")
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ./()-]{6,30}$")] | None = Field(
+        None, description="Optional; give email, phone or both.")
     postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"), AfterValidator(_belgian_postal_code)]
     language: Literal[LANGUAGES]
     collective_debt_settlement: bool | None = Field(
         None, description="Known to be in collective debt settlement (some institutions exclude it).")
     undischarged_bankruptcy: bool | None = Field(None, description="Known undischarged bankruptcy.")
+
+    @model_validator(mode="after")
+    def _one_contact_means(self):
+        if not self.email and not self.phone:
+            raise ValueError("give at least one contact means: email or phone")
+        return self
 
 
 class Project(Strict):
@@ -108,6 +126,9 @@ class Project(Strict):
     purpose_category: Literal[PURPOSE_CATEGORIES] | None = Field(
         None, description="What the money is for; some institutions finance investment only.")
     enterprise_number: Annotated[str, StringConstraints(max_length=20), AfterValidator(_enterprise_number)] | None = None
+    enterprise_started_on: Annotated[date, AfterValidator(_date_not_in_future)] | None = Field(
+        None, description="When the enterprise started trading; each institution judges 'starter' by its own rule.")
+    term_months: int | None = Field(None, ge=1, le=360, description="The term asked for, in months.")
 
 
 class Refusal(Strict):

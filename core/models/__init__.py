@@ -42,4 +42,6 @@ from core.models.compliance import (  # noqa: F401
     EvidenceFile,
 )
 from core.models.lending import ImportRun, LateNotice, LedgerEntry, Loan, ScheduleLine  # noqa: F401,E402
-from core.models.money_input import StatementFile, StatementLine, SubmissionToken  # noqa: F401,E402
+from core.models.positions import LoanPosition, PortfolioSnapshot  # noqa: F401,E402
+from core.models.mail import MailDelivery, OutboxMail  # noqa: F401,E402
+from core.models.chores import ChoreRun  # noqa: F401,E402

@@ -88,7 +88,8 @@ class ScheduleLine(TenantOwned, db.Model):
 
     __tablename__ = "loan_schedule_lines"
     __table_args__ = (UniqueConstraint("loan_id", "version", "kind", "number"),
-                      Index("ix_loan_schedule_due", "institution_id", "due_date"))
+                      Index("ix_loan_schedule_due", "institution_id", "due_date"),
+                      Index("ix_loan_schedule_position", "loan_id", "version", "due_before"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
@@ -99,8 +100,25 @@ class ScheduleLine(TenantOwned, db.Model):
     principal: Mapped[Decimal] = mapped_column(Money)
     interest: Mapped[Decimal] = mapped_column(Money)
     fees: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # stored position (core/services/positions.py), kept in the ledger's transaction: what the
+    # ledger has paid of each component, and the line's place in the payment waterfall of its
+    # version (everything due before it, merged order; its principal and the principal after it)
+    principal_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    interest_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    fees_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    due_before: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    principal_from: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
 
     loan: Mapped[Loan] = relationship(back_populates="schedule_lines")
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest + self.fees
+
+    @property
+    def outstanding(self) -> Decimal:
+        """What is still owed of this line (stored position)."""
+        return self.total - self.principal_paid - self.interest_paid - self.fees_paid
 
 
 class LedgerEntry(Audited, TenantOwned, db.Model):

@@ -76,7 +76,7 @@ class Referral(Audited, db.Model):
     __table_args__ = (
         UniqueConstraint("referrer_id", "external_reference"),
         Index("ix_referrals_referrer_updated", "referrer_id", "updated_at", "id"),
-        Index("ix_referrals_match_name", "applicant_last_name", "applicant_first_name", "applicant_birth_date"),
+        Index("ix_referrals_match_key", "applicant_match_key", "applicant_birth_date"),
     )
     __audit_ignore__ = frozenset({"updated_at"})
 
@@ -90,6 +90,9 @@ class Referral(Audited, db.Model):
     applicant_first_name: Mapped[str | None] = mapped_column(String(100))
     applicant_last_name: Mapped[str | None] = mapped_column(String(100))
     applicant_birth_date: Mapped[date | None] = mapped_column(Date)
+    #: "last first", lowercase, accents removed (``core.services.clients.search_key``): one open
+    #: case per person is found on this index, not by a case-insensitive scan.
+    applicant_match_key: Mapped[str | None] = mapped_column(String(220))
     national_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     applicant_email: Mapped[str | None] = mapped_column(String(254))
     applicant_phone: Mapped[str | None] = mapped_column(String(30))
@@ -105,6 +108,8 @@ class Referral(Audited, db.Model):
     purpose: Mapped[str | None] = mapped_column(Text)
     purpose_category: Mapped[str | None] = mapped_column(String(20))
     enterprise_number: Mapped[str | None] = mapped_column(String(10))
+    enterprise_started_on: Mapped[date | None] = mapped_column(Date)
+    term_months: Mapped[int | None] = mapped_column(Integer)
 
     refusal_decided_on: Mapped[date] = mapped_column(Date)
     refusal_reasons: Mapped[list] = mapped_column(JSON)
@@ -138,6 +143,7 @@ class ReferralOffer(Audited, TenantOwned, db.Model):
     """
 
     __tablename__ = "referral_offers"
+    __table_args__ = (Index("ix_referral_offers_state_institution", "state", "institution_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)

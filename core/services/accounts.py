@@ -133,9 +133,20 @@ def invite_user(*, admin: User, email: str, name: str, role: str,
                 preferred_language=preferred_language, invite_token_hash=_token_hash(token),
                 invite_expires_at=utcnow() + timedelta(days=days))
     db.session.add(user)
+    _mail_invitation(user, admin, token, days)
     db.session.commit()
     emit(Event("user.invited", user.institution_id, {"user_id": user.id, "role": role}))
     return Invitation(user=user, token=token)
+
+
+def _mail_invitation(user: User, admin: User, token: str, days: int) -> None:
+    """Queue the invitation mail, in the invited person's language (same transaction)."""
+    from core.services import outbox
+
+    outbox.enqueue(to=user.email, template="invitation", locale=user.preferred_language,
+                   context={"user_name": user.name, "admin_name": admin.name, "days": days,
+                            "invitation_url": outbox.external_url("auth.invitation", token=token)},
+                   institution_id=user.institution_id, kind="invitation")
 
 
 def find_invitation(token: str) -> User | None:

@@ -20,7 +20,7 @@ from core.models import Client, Loan, ScheduleLine
 from core.models.types import to_money, utcnow
 from core.plugin_api import PURPOSES, Event, LoanProduct
 from core.plugins import emit
-from core.services import plugin_settings
+from core.services import plugin_settings, positions
 from core.services.errors import NotFound, ValidationFailed
 from core.services.payment_reference import reference_for_loan
 from core.services.pricing import CostOfBorrowing, apr_percent, cash_flows, cost_of_borrowing
@@ -286,6 +286,7 @@ def disburse(loan_id: int, *, on: date, user, version=None) -> Loan:
     loan.status, loan.disbursed_on, loan.schedule_version = "active", on, 1
     loan.payment_reference = reference_for_loan(loan.id).strip("+").replace("/", "")
     db.session.add_all(lines)
+    positions.refresh(loan)  # the stored position starts with the schedule
     _commit_or_conflict()
     emit(Event("loan.disbursed", loan.institution_id, {"loan_id": loan.id, "client_id": loan.client_id,
                                                       "disbursed_on": on.isoformat()}))

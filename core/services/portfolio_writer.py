@@ -7,11 +7,13 @@ schedules are written in ONE transaction (schedule lines with one multi-row inse
 
 The file carries no repayment history, so the import states its assumptions in the ledger, as
 entries of source ``import`` that an officer can reverse: an ``active`` loan is taken as up to
-date — one payment of the instalments due before the import date, on the last of those dates —
-so that a fresh import does not show every loan as late (an officer reverses it and books the
-real payments where a loan was in arrears); a ``repaid`` loan gets one payment of its whole
-schedule on its last due date (today if later) and is closed then; a ``written_off`` loan is
-closed on the import date without ledger entries.
+date — one payment per instalment due before the import date, **on its due date**, so that the
+portfolio's history (PAR at past month ends, snapshots) is right and a fresh import does not show
+every loan as late (an officer reverses those of a loan that was in arrears and books the real
+payments); a ``repaid`` loan gets the same payments of the instalments due before it was closed,
+and one payment of the rest on its closing date (its last due date, today if later); a
+``written_off`` loan is closed on the import date without ledger entries. The stored positions
+(``positions.import_rows``) are written with the lines, so ``microfin loans verify`` agrees.
 """
 from __future__ import annotations
 
@@ -29,10 +31,10 @@ from sqlalchemy import bindparam, insert, select, update
 
 from core import tenancy
 from core.extensions import db
-from core.models import Client, ImportRun, LedgerEntry, Loan, ScheduleLine
+from core.models import Client, ImportRun, LedgerEntry, Loan, LoanPosition, ScheduleLine
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import plugin_settings
+from core.services import plugin_settings, positions
 from core.services.clients import age_group, search_key
 from core.services.errors import NotFound
 from core.services.payment_reference import reference_for_loan
@@ -142,27 +144,47 @@ def _write(checked: PortfolioFile, products: dict, today: date, progress) -> lis
     table = Loan.__table__
     db.session.execute(update(table).where(table.c.id == bindparam("loan"))
                        .values(payment_reference=bindparam("reference")), references)
+    summaries = _positions(pairs, ledger, today)
     _insert_lines(lines)
-    db.session.add_all(ledger)
+    if ledger:
+        db.session.execute(insert(LedgerEntry.__table__), ledger)
+    if summaries:
+        db.session.execute(insert(LoanPosition.__table__), summaries)
     db.session.flush()
     return [loan for _, loan, _ in pairs]
 
 
-def _assumed_payment(loan: Loan, status: str, schedule_rows: list[dict], today: date) -> list[LedgerEntry]:
-    """The import's payment of a repaid loan (its whole schedule) or of an active one (what fell
-    due before the import date); none when nothing was due yet."""
-    due = schedule_rows if status == "repaid" else [r for r in schedule_rows if r["due_date"] < today]
-    if not due:
-        return []
-    total = sum((r["principal"] + r["interest"] + r["fees"] for r in due), Decimal("0.00"))
-    on = loan.closed_on if status == "repaid" else max(r["due_date"] for r in due)
-    note = "imported as repaid" if status == "repaid" else "imported as up to date: instalments due before the import"
-    return [LedgerEntry(loan_id=loan.id, kind="payment", amount=total, value_date=on, source="import",
-                        note=note, institution_id=loan.institution_id)]
+def _positions(pairs, ledger: list[dict], today: date) -> list[dict]:
+    """The stored position of each imported loan (its lines' columns filled in place)."""
+    paid: dict[int, Decimal] = {}
+    last: dict[int, date] = {}
+    for entry in ledger:
+        paid[entry["loan_id"]] = paid.get(entry["loan_id"], Decimal("0.00")) + entry["amount"]
+        last[entry["loan_id"]] = max(last.get(entry["loan_id"], entry["value_date"]), entry["value_date"])
+    return [positions.import_rows(loan, schedule_rows, paid.get(loan.id, Decimal("0.00")), last.get(loan.id), today)
+            for _, loan, schedule_rows in pairs]
+
+
+def _assumed_payment(loan: Loan, status: str, schedule_rows: list[dict], today: date) -> list[dict]:
+    """The import's payments (ledger rows): of an active loan, each instalment due before the import
+    date on its due date; of a repaid one, the same up to its closing date and the rest then."""
+    until = loan.closed_on if status == "repaid" else today
+    by_date: dict[date, Decimal] = {}
+    for row in schedule_rows:
+        on = row["due_date"] if row["due_date"] < until else (until if status == "repaid" else None)
+        if on is not None:
+            by_date[on] = by_date.get(on, Decimal("0.00")) + row["principal"] + row["interest"] + row["fees"]
+    note = "imported as repaid" if status == "repaid" else "imported as up to date: instalment due before the import"
+    return [{"loan_id": loan.id, "kind": "payment", "amount": amount, "value_date": on, "source": "import",
+             "note": note, "institution_id": loan.institution_id, "reference": None, "reverses_id": None,
+             "created_by_id": None}
+            for on, amount in sorted(by_date.items()) if amount > 0]
 
 
 LINE_COLUMNS = ("loan_id", "version", "kind", "number", "due_date", "principal", "interest", "fees",
-                "institution_id")
+                "institution_id", "principal_paid", "interest_paid", "fees_paid", "due_before", "principal_from")
+MONEY_COLUMNS = ("principal", "interest", "fees", "principal_paid", "interest_paid", "fees_paid", "due_before",
+                 "principal_from")
 
 
 def _insert_lines(lines: list[dict]) -> None:
@@ -177,7 +199,7 @@ def _insert_lines(lines: list[dict]) -> None:
     with connection.connection.driver_connection.cursor() as cursor:
         with cursor.copy(f"COPY loan_schedule_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
             for line in lines:
-                copy.write_row([money(line[c], None) if c in ("principal", "interest", "fees") else line[c]
+                copy.write_row([money(line[c], None) if c in MONEY_COLUMNS else line[c]
                                 for c in LINE_COLUMNS])
 
 

@@ -1,13 +1,15 @@
 """Routing a referral to the institution that fits, and contact deadlines in working days.
 
 The rule (deterministic, documented in docs/api.md):
-1. ask every enabled institution's ``assess_referral``; keep those that accept, or that need more
-   information (they check the missing facts, e.g. collective debt settlement, at first contact),
-   and that have not been offered this referral before;
+1. ask every enabled institution's ``assess_referral`` (hard facts first: region, stage or
+   enterprise age, term, purpose, amount; a missing fact only matters if it could turn an accept
+   into a decline); keep those that accept, or that need more information, and that have not been
+   offered this referral before;
 2. prefer an institution that accepts outright over one that needs information, then one that
    serves the applicant's language, then the lightest open load (fewest open offers), then the
    slug in alphabetical order;
-3. if none is left, the referral is closed as ``no_match`` with each institution's reason.
+3. if none is left, the referral is closed as ``no_match`` with each institution's reason code
+   (the referrer sees the codes, not which institution gave which).
 """
 from __future__ import annotations
 
@@ -55,38 +57,63 @@ class Assessment:
     slug: str
     decision: str  # "accept", "decline" or "needs_info"
     reason: str | None = None
+    fields: tuple[str, ...] = ()
 
 
-def assess_all(referral: Referral) -> list[Assessment]:
-    """Every enabled institution's assessment (each plugin answers only for itself)."""
-    from core.services.referral_facts import assess
-
-    ids = dict(db.session.execute(select(InstitutionRow.slug, InstitutionRow.id)).all())
-    return [assess(slug, profile, ids.get(slug), referral) for slug, profile in state().institutions.items()]
+def _institutions() -> dict[str, InstitutionRow]:
+    """The enabled institutions by slug (one query)."""
+    return {row.slug: row for row in db.session.scalars(select(InstitutionRow).where(InstitutionRow.enabled))}
 
 
-def _open_load() -> dict[int, int]:
+def assess_all(referral: Referral, rows: dict[str, InstitutionRow] | None = None) -> list[Assessment]:
+    """Every enabled institution's assessment (each plugin answers only for itself, under its
+    own settings, read for all institutions in one query)."""
+    from core.services.referral_facts import assess, facts_of, settings_of
+
+    rows = _institutions() if rows is None else rows
+    profiles = {slug: profile for slug, profile in state().institutions.items() if slug in rows}
+    settings = settings_of(profiles, {slug: row.id for slug, row in rows.items()})
+    facts = facts_of(referral)
+    return [assess(slug, profile, settings[slug], referral, facts) for slug, profile in profiles.items()]
+
+
+def _open_load(institution_ids: list[int]) -> dict[int, int]:
+    """Open offers per candidate institution, counted on the (state, institution_id) index."""
+    if not institution_ids:
+        return {}
     with all_institutions("routing compares the open load of every institution"):
         rows = db.session.execute(select(ReferralOffer.institution_id, func.count())
-                                  .where(ReferralOffer.state.in_(("open", "accepted")))
+                                  .where(ReferralOffer.state.in_(("open", "accepted")),
+                                         ReferralOffer.institution_id.in_(institution_ids))
                                   .group_by(ReferralOffer.institution_id)).all()
     return dict(rows)
 
 
-def choose(referral: Referral, assessments: list[Assessment], already_offered: set[int]) -> InstitutionRow | None:
-    """The institution to offer ``referral`` to next, or None when no one (else) accepts."""
-    rows = {row.slug: row for row in db.session.scalars(select(InstitutionRow).where(InstitutionRow.enabled))}
+def choose(referral: Referral, assessments: list[Assessment], already_offered: set[int],
+           rows: dict[str, InstitutionRow] | None = None) -> InstitutionRow | None:
+    """The institution to offer ``referral`` to next, or None when no one (else) accepts.
+
+    An outright accept ranks before a ``needs_info``; then one that serves the applicant's
+    language; then the lightest open load; then the slug."""
+    rows = _institutions() if rows is None else rows
     profiles = state().institutions
-    load = _open_load()
     decisions = {a.slug: a.decision for a in assessments}
     candidates = [rows[a.slug] for a in assessments
                   if a.decision in ("accept", "needs_info") and a.slug in rows
                   and rows[a.slug].id not in already_offered]
     if not candidates:
         return None
+    if len(candidates) == 1:
+        return candidates[0]
+    load = _open_load([row.id for row in candidates])
 
     def rank(row: InstitutionRow):
         speaks = referral.language in profiles[row.slug].languages
         return (0 if decisions[row.slug] == "accept" else 1, 0 if speaks else 1, load.get(row.id, 0), row.slug)
 
     return min(candidates, key=rank)
+
+
+def decline_summary(assessments: list[Assessment]) -> dict[str, str]:
+    """Each institution's reason for not taking the referral (slug -> code)."""
+    return {a.slug: a.reason or a.decision for a in assessments if a.decision != "accept"}

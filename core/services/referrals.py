@@ -44,15 +44,23 @@ def contact_days() -> int:
 
 # --- what a referrer may see ----------------------------------------------------------------
 
-def public_view(referral: Referral) -> dict:
-    """The referral as its referrer sees it: status, institution, stages, outcome; no notes."""
+def public_view(referral: Referral, *, offers: list | None = None, institutions: dict | None = None) -> dict:
+    """The referral as its referrer sees it: status, institution, stages, outcome, the reason
+    codes of the institutions that did not take it (not which one gave which); no notes.
+
+    ``offers`` (this referral's offers) and ``institutions`` (id -> row) may be given by a caller
+    that loaded them for a whole page at once."""
     institution = None
     if referral.institution_id is not None:
-        row = db.session.get(InstitutionRow, referral.institution_id)
+        row = (institutions or {}).get(referral.institution_id) or db.session.get(InstitutionRow,
+                                                                                 referral.institution_id)
         institution = {"slug": row.slug, "name": row.name("en")}
-    with all_institutions("the referrer sees the deadline of the open offer, not who else was asked"):
-        deadline = db.session.scalar(select(ReferralOffer.deadline).where(
-            ReferralOffer.referral_id == referral.id, ReferralOffer.state == "open"))
+    if offers is None:
+        with all_institutions("the referrer sees the deadline of the open offer, not who else was asked"):
+            offers = db.session.execute(select(ReferralOffer.state, ReferralOffer.deadline,
+                                               ReferralOffer.decline_reason)
+                                        .where(ReferralOffer.referral_id == referral.id)).all()
+    deadline = next((o.deadline for o in offers if o.state == "open"), None)
     return {
         "id": referral.id,
         "external_reference": referral.external_reference,
@@ -60,12 +68,38 @@ def public_view(referral: Referral) -> dict:
         "institution": institution,
         "linked_to": referral.linked_to_id,
         "outcome_reason": referral.outcome_reason,
+        "decline_reasons": decline_codes(referral, offers),
         "contact_deadline": deadline.isoformat() if deadline else None,
         "stages": {name: _iso(getattr(referral, name)) for name in (
             "received_at", "offered_at", "accepted_at", "first_contact_at", "decided_at",
             "disbursed_at", "closed_at")},
         "updated_at": _iso(referral.updated_at),
     }
+
+
+def decline_codes(referral: Referral, offers) -> list[str]:
+    """The codes of every reason an institution gave for not taking the referral, sorted."""
+    codes = {code for code in (referral.no_match_reasons or {}).values() if code and code != "accept"}
+    codes |= {o.decline_reason for o in offers if o.state in ("declined", "expired") and o.decline_reason}
+    return sorted(codes)
+
+
+def public_views(rows: list[Referral]) -> list[dict]:
+    """``public_view`` of a page of referrals in two extra queries (offers, institutions)."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    with all_institutions("the referrer sees the deadline of the open offer, not who else was asked"):
+        found = db.session.execute(select(ReferralOffer.referral_id, ReferralOffer.state, ReferralOffer.deadline,
+                                          ReferralOffer.decline_reason)
+                                   .where(ReferralOffer.referral_id.in_(ids))).all()
+    offers: dict[int, list] = {i: [] for i in ids}
+    for row in found:
+        offers[row.referral_id].append(row)
+    wanted = {r.institution_id for r in rows if r.institution_id is not None}
+    institutions = {row.id: row for row in db.session.scalars(
+        select(InstitutionRow).where(InstitutionRow.id.in_(wanted)))} if wanted else {}
+    return [public_view(r, offers=offers[r.id], institutions=institutions) for r in rows]
 
 
 def _iso(value):
@@ -76,19 +110,27 @@ def _changed(referral: Referral, event: str) -> None:
     """Stamp the change and queue the referrer's notification in this transaction."""
     referral.updated_at = utcnow()
     db.session.flush()
-    webhooks.enqueue(referral, event, public_view(referral))
+    referrer = db.session.get(Referrer, referral.referrer_id)  # in the session since authentication
+    if referrer is not None and referrer.webhook_url:
+        webhooks.enqueue(referral, event, public_view(referral))
 
 
 # --- receiving -------------------------------------------------------------------------------
 
+def match_key(last_name: str | None, first_name: str | None) -> str | None:
+    """The normalised "last first" a person is matched on (indexed with the birth date)."""
+    from core.services.clients import search_key
+
+    return search_key(f"{last_name} {first_name or ''}")[:220] if last_name else None
+
+
 def _match_open_case(national_number_hash, first_name, last_name, birth_date) -> Referral | None:
-    """One applicant, one open case across the sector."""
-    same_person = and_(Referral.applicant_last_name.ilike(last_name),
-                       Referral.applicant_first_name.ilike(first_name),
+    """One applicant, one open case across the sector (national number, or name key and birth date)."""
+    same_person = and_(Referral.applicant_match_key == match_key(last_name, first_name),
                        Referral.applicant_birth_date == birth_date)
     if national_number_hash:
         same_person = or_(Referral.national_number_hash == national_number_hash, same_person)
-    return db.session.scalar(select(Referral).where(Referral.status.in_(OPEN_STATUSES), same_person)
+    return db.session.scalar(select(Referral).where(same_person, Referral.status.in_(OPEN_STATUSES))
                              .order_by(Referral.id).limit(1))
 
 
@@ -107,12 +149,15 @@ def _receive(referrer: Referrer, data) -> Referral:
         referrer_id=referrer.id, external_reference=data.external_reference, status=RECEIVED,
         applicant_first_name=applicant.first_name, applicant_last_name=applicant.last_name,
         applicant_birth_date=applicant.birth_date, national_number_hash=nn_hash,
+        applicant_match_key=match_key(applicant.last_name, applicant.first_name),
         applicant_email=applicant.email, applicant_phone=applicant.phone,
         postal_code=applicant.postal_code, region=str(region_for_postal_code(applicant.postal_code)),
         language=applicant.language, collective_debt_settlement=applicant.collective_debt_settlement,
         undischarged_bankruptcy=applicant.undischarged_bankruptcy, amount_requested=project.amount_requested, sector=project.sector,
         stage=project.stage, purpose=project.purpose,
         purpose_category=project.purpose_category, enterprise_number=project.enterprise_number,
+        enterprise_started_on=getattr(project, "enterprise_started_on", None),
+        term_months=getattr(project, "term_months", None),
         refusal_decided_on=data.refusal.decided_on, refusal_reasons=list(data.refusal.reasons),
         consent_given_at=data.consent.given_at, consent_method=data.consent.method,
         consent_scope=list(data.consent.scope), received_at=utcnow(), updated_at=utcnow())
@@ -125,14 +170,30 @@ def _receive(referrer: Referrer, data) -> Referral:
         referral.outcome_reason = "already_open"
         _changed(referral, "referral.linked")
     else:
-        _route(referral)
+        _route(referral, offered=set())
     return referral
 
 
+def _reference_taken(referrer: Referrer, data) -> ValidationFailed:
+    taken = db.session.scalar(select(Referral.id).where(Referral.referrer_id == referrer.id,
+                                                        Referral.external_reference == data.external_reference))
+    return ValidationFailed({"external_reference": _l("This reference was already used for referral %(id)s.",
+                                                      id=taken)})
+
+
 def receive(referrer: Referrer, data) -> Referral:
-    """Store, match and route a referral in one transaction; tell plugins after commit."""
-    referral = _receive(referrer, data)
-    db.session.commit()
+    """Store, match and route a referral in one transaction; tell plugins after commit.
+
+    The same ``external_reference`` sent twice at once gives one referral and, for the other,
+    ``ValidationFailed`` naming the field (the unique constraint decides the race)."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        referral = _receive(referrer, data)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise _reference_taken(referrer, data) from None
     _announce(referral)
     return referral
 
@@ -149,8 +210,9 @@ class IdempotencyConflict(Exception):
 def receive_once(referrer: Referrer, data, *, key: str, request_hash: str) -> tuple[int, dict]:
     """``receive`` behind an idempotency key: the same key and body replay the first answer.
 
-    The answer is stored in the same transaction as the referral, and the (referrer, key) pair is
-    unique, so two identical requests racing each other create one referral.
+    The key is claimed first (the (referrer, key) pair is unique): of requests racing with one
+    key, one stores the referral and the others wait for its commit, then replay its answer. The
+    answer is stored in the same transaction as the referral.
     """
     from sqlalchemy.exc import IntegrityError
 
@@ -168,34 +230,54 @@ def receive_once(referrer: Referrer, data, *, key: str, request_hash: str) -> tu
     answered = replay()
     if answered is not None:
         return answered
-    referral = _receive(referrer, data)
-    body = public_view(referral)
-    db.session.add(IdempotencyRecord(referrer_id=referrer.id, key=key, request_hash=request_hash,
-                                     status_code=201, body=body))
+    record = IdempotencyRecord(referrer_id=referrer.id, key=key, request_hash=request_hash,
+                               status_code=201, body={})
     try:
-        db.session.commit()
+        db.session.add(record)
+        db.session.flush()  # claims the key: a racing twin blocks here until this one commits
     except IntegrityError:
         db.session.rollback()
         answered = replay()
         if answered is None:
             raise
         return answered
+    try:
+        referral = _receive(referrer, data)
+        record.body = public_view(referral)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        answered = replay()
+        if answered is not None:
+            return answered
+        raise _reference_taken(referrer, data) from None
     _announce(referral)
-    return 201, body
+    return 201, record.body
 
 
+def _offers_of(referral: Referral) -> list:
+    """The offers of a referral just routed in this session (no query: they are in the session)."""
+    return [o for o in db.session.new if isinstance(o, ReferralOffer) and o.referral_id == referral.id] \
+        or [o for o in db.session.identity_map.values()
+            if isinstance(o, ReferralOffer) and o.referral_id == referral.id]
 
-def _route(referral: Referral) -> None:
-    """Offer the referral to the next institution that accepts, or close it as no match."""
+
+def _route(referral: Referral, offered: set[int] | None = None) -> None:
+    """Offer the referral to the next institution that accepts, or close it as no match.
+
+    Every institution's reason for not taking it is recorded (``no_match_reasons``: slug -> code)."""
+    from core.services.referral_routing import _institutions, decline_summary
+
     with all_institutions("the registry routes a referral across institutions"):
-        offered = set(db.session.scalars(select(ReferralOffer.institution_id)
-                                         .where(ReferralOffer.referral_id == referral.id)))
-        assessments = assess_all(referral)
-        target = choose(referral, assessments, offered)
+        if offered is None:
+            offered = set(db.session.scalars(select(ReferralOffer.institution_id)
+                                             .where(ReferralOffer.referral_id == referral.id)))
+        rows = _institutions()
+        assessments = assess_all(referral, rows)
+        target = choose(referral, assessments, offered, rows)
+        referral.no_match_reasons = decline_summary(assessments) or None
         if target is None:
             referral.status, referral.institution_id, referral.closed_at = NO_MATCH, None, utcnow()
-            referral.no_match_reasons = {a.slug: a.reason or a.decision for a in assessments
-                                         if a.decision != "accept"}
             referral.outcome_reason = "no_institution_accepts"
             _changed(referral, "referral.no_match")
             return

@@ -20,7 +20,7 @@ from core.extensions import db
 from core.models import LateNotice, LedgerEntry, Loan, ScheduleLine
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import allocation, arrears, payment_reference, timeline
+from core.services import allocation, arrears, payment_reference, positions, timeline
 from core.services.errors import ValidationFailed
 from core.services.loans import Conflict, _commit_or_conflict, get_loan
 from core.services.schedules import ZERO, Grace, Instalment, LoanTerms, Method, Schedule, reschedule
@@ -28,39 +28,8 @@ from core.services.schedules import ZERO, Grace, Instalment, LoanTerms, Method, 
 
 # --- the schedule and the ledger of a loan ------------------------------------------------
 
-def schedule_of(loan: Loan, lines: list[ScheduleLine] | None = None) -> Schedule:
-    """The current schedule version, microloan and honour lines merged by due date."""
-    lines = [l for l in (loan.schedule_lines if lines is None else lines) if l.version == loan.schedule_version]
-    by_date: dict[date, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
-    for line in lines:
-        parts = by_date[line.due_date]
-        parts[0] += line.principal
-        parts[1] += line.interest
-        parts[2] += line.fees
-    balance = sum((l.principal for l in lines), ZERO)
-    instalments = []
-    for number, due in enumerate(sorted(by_date), start=1):
-        principal, interest, fee = by_date[due]
-        balance -= principal
-        instalments.append(Instalment(number, due, principal, interest, fee, balance))
-    start = loan.rescheduled_on or loan.disbursed_on
-    terms = LoanTerms(sum((l.principal for l in lines), ZERO), Decimal(loan.annual_rate) / 100,
-                      loan.term_months, start)
-    return Schedule(terms, tuple(instalments))
-
-
-def _engine_entries(loan: Loan, ledger: list[LedgerEntry] | None = None) -> list:
-    """Payments and reversals of the current schedule version, as allocation entries."""
-    ledger = loan.ledger if ledger is None else ledger
-    since = loan.rescheduled_on
-    payments = {e.id for e in ledger if e.kind == "payment" and (since is None or e.value_date >= since)}
-    entries = []
-    for entry in ledger:
-        if entry.id in payments:
-            entries.append(allocation.Payment(entry.id, entry.value_date, entry.amount))
-        elif entry.kind == "reversal" and entry.reverses_id in payments:
-            entries.append(allocation.Reversal(entry.id, entry.value_date, entry.reverses_id))
-    return entries
+schedule_of = positions.schedule_of
+_engine_entries = positions.engine_entries
 
 
 @dataclass(frozen=True)
@@ -75,7 +44,8 @@ class Position:
 
 
 def position(loan: Loan, on: date | None = None, lines=None, ledger=None) -> Position:
-    """Where the loan stands on ``on`` (today by default); only entries dated up to then count."""
+    """Where the loan stands on ``on`` (today by default), replayed from its ledger by the engine;
+    only entries dated up to then count. Pages read :func:`positions.loan_position` instead."""
     on = on or date.today()
     schedule = schedule_of(loan, lines)
     state = allocation.ledger_state(schedule, _engine_entries(loan, ledger), as_of=on)
@@ -109,6 +79,7 @@ def record_payment(loan_id: int, *, paid_on: date | None, amount, user, referenc
     loan = _active(loan_id)
     entry = _payment_entry(loan, paid_on, amount, user, reference, source, note)
     repaid = _settle(loan, paid_on)
+    positions.refresh(loan)
     _commit_or_conflict()
     if repaid:
         _emit_repaid(loan)
@@ -121,6 +92,8 @@ def _payment_entry(loan: Loan, paid_on, amount, user, reference, source, note) -
     value = parse_amount(amount)
     if paid_on < loan.disbursed_on:
         raise ValidationFailed({"paid_on": _l("A payment cannot be dated before the disbursement.")})
+    if paid_on > date.today():
+        raise ValidationFailed({"paid_on": _l("A payment cannot be dated in the future.")})
     if loan.rescheduled_on and paid_on < loan.rescheduled_on:
         raise ValidationFailed({"paid_on": _l("A payment cannot be dated before the rescheduling.")})
     entry = LedgerEntry(loan_id=loan.id, kind="payment", amount=value, value_date=paid_on,
@@ -168,6 +141,7 @@ def reverse(loan_id: int, entry_id: int, *, on: date, user, note: str | None = N
     db.session.flush()
     db.session.expire(loan, ["ledger"])
     _settle(loan, on)
+    positions.refresh(loan)
     _commit_or_conflict()
     return entry
 
@@ -175,22 +149,40 @@ def reverse(loan_id: int, entry_id: int, *, on: date, user, note: str | None = N
 # --- write-off, recovery, rescheduling ----------------------------------------------------
 
 def write_off(loan_id: int, *, on: date, user, version=None, note: str | None = None) -> Loan:
-    """Write off what is still owed on ``on``; the loan leaves the portfolio."""
+    """Write off what is owed on ``on``: the outstanding principal and the interest and fees
+    already due (shown apart); interest of instalments not yet due is never written off. The loan
+    leaves the portfolio; ``loan.written_off`` carries the principal (ratios and compliance
+    evidence are on principal) and the interest apart."""
     loan = _active(loan_id)
     if version is not None and int(version) != loan.version:
         raise Conflict()
     if loan.status != "active":
         raise ValidationFailed({"": _l("Only an active loan can be written off.")})
+    if on is None:
+        raise ValidationFailed({"written_off_on": _l("Enter the date of the write-off.")})
     if on < loan.disbursed_on:
         raise ValidationFailed({"written_off_on": _l("A write-off cannot be dated before the disbursement.")})
-    owed = position(loan, date.max).state.outstanding
-    db.session.add(LedgerEntry(loan_id=loan.id, kind="write_off", amount=owed, value_date=on, note=note,
-                               created_by_id=user.id, institution_id=loan.institution_id))
+    if on > date.today():
+        raise ValidationFailed({"written_off_on": _l("A write-off cannot be dated in the future.")})
+    last = max((e.value_date for e in loan.ledger), default=None)
+    if last is not None and on < last:
+        raise ValidationFailed({"written_off_on": _l("A write-off cannot be dated before the last payment.")})
+    principal, interest = write_off_amounts(loan, on)
+    db.session.add(LedgerEntry(loan_id=loan.id, kind="write_off", amount=principal + interest, value_date=on,
+                               note=note, created_by_id=user.id, institution_id=loan.institution_id))
     loan.status, loan.closed_on = "written_off", on
+    positions.refresh(loan)
     _commit_or_conflict()
     emit(Event("loan.written_off", loan.institution_id, {"loan_id": loan.id, "client_id": loan.client_id,
-                                                        "amount": str(owed)}))
+                                                        "amount": str(principal), "principal": str(principal),
+                                                        "interest": str(interest)}))
     return loan
+
+
+def write_off_amounts(loan: Loan, on: date) -> tuple[Decimal, Decimal]:
+    """(outstanding principal, interest and fees due by ``on`` and unpaid) of a write-off on ``on``."""
+    state = allocation.ledger_state(schedule_of(loan), _engine_entries(loan))
+    return positions.write_off_split(state, on)
 
 
 def record_recovery(loan_id: int, *, on: date, amount, user, note: str | None = None) -> LedgerEntry:
@@ -204,6 +196,7 @@ def record_recovery(loan_id: int, *, on: date, amount, user, note: str | None = 
     entry = LedgerEntry(loan_id=loan.id, kind="recovery", amount=value, value_date=on, note=note,
                         created_by_id=user.id, institution_id=loan.institution_id)
     db.session.add(entry)
+    positions.refresh(loan)
     _commit_or_conflict()
     return entry
 
@@ -240,6 +233,7 @@ def reschedule_loan(loan_id: int, *, on: date, term_months: int, user, version=N
                                     due_date=i.due_on, principal=i.principal, interest=i.interest, fees=i.fee,
                                     institution_id=loan.institution_id) for i in new.instalments)
     loan.schedule_version, loan.rescheduled_on, loan.term_months = version_number, on, term_months
+    positions.refresh(loan)
     _commit_or_conflict()
     db.session.refresh(loan)
     return loan
@@ -270,37 +264,38 @@ def positions_on(on: date) -> list[Position]:
 
 
 def quality(on: date) -> arrears.PortfolioQuality:
-    """PAR30 and PAR90 of the current institution on ``on``."""
-    return arrears.portfolio_quality([p.arrears for p in positions_on(on)], on)
+    """PAR30 and PAR90 of the current institution on ``on`` (stored positions, one SQL statement)."""
+    return positions.quality(on)
 
 
-def late(on: date) -> list[Position]:
+def late(on: date) -> list[positions.LatePosition]:
     """Loans with a late instalment on ``on``, longest late first (the follow-up list)."""
-    found = [p for p in positions_on(on) if p.arrears.days_past_due > 0]
-    return sorted(found, key=lambda p: (-p.arrears.days_past_due, p.loan.id))
+    return positions.late(on)
 
 
 def check_arrears(on: date) -> int:
     """Emit ``loan.instalment_late`` once per loan and late instalment (current institution).
 
     Returns how many were emitted. Instalments already told about are remembered in
-    ``loan_late_notices``.
+    ``loan_late_notices``; late instalments are read from stored positions.
     """
     told = {(n.loan_id, n.schedule_version, n.instalment) for n in db.session.scalars(select(LateNotice))}
-    events = []
-    for current in positions_on(on):
-        loan = current.loan
-        if loan.status != "active":
+    events, numbers = [], {}
+    for loan_id, client_id, version, due_on in positions.late_lines(on):
+        if (loan_id, version) not in numbers:
+            numbers[(loan_id, version)] = sorted({l.due_date for l in db.session.scalars(
+                select(ScheduleLine).where(ScheduleLine.loan_id == loan_id, ScheduleLine.version == version))})
+        number = numbers[(loan_id, version)].index(due_on) + 1
+        key = (loan_id, version, number)
+        if key in told:
             continue
-        for item in current.state.positions:
-            key = (loan.id, loan.schedule_version, item.number)
-            if item.due_on < on and item.outstanding() > 0 and key not in told:
-                db.session.add(LateNotice(loan_id=loan.id, schedule_version=loan.schedule_version,
-                                          instalment=item.number, due_date=item.due_on, noticed_on=on,
-                                          institution_id=loan.institution_id))
-                events.append(Event("loan.instalment_late", loan.institution_id, {
-                    "loan_id": loan.id, "client_id": loan.client_id, "instalment": item.number,
-                    "due_on": item.due_on.isoformat(), "days_past_due": (on - item.due_on).days}))
+        told.add(key)
+        loan = db.session.get(Loan, loan_id)
+        db.session.add(LateNotice(loan_id=loan_id, schedule_version=version, instalment=number, due_date=due_on,
+                                  noticed_on=on, institution_id=loan.institution_id))
+        events.append(Event("loan.instalment_late", loan.institution_id, {
+            "loan_id": loan_id, "client_id": client_id, "instalment": number,
+            "due_on": due_on.isoformat(), "days_past_due": (on - due_on).days}))
     db.session.commit()
     for event in events:
         emit(event)
@@ -338,6 +333,7 @@ def book_statement(stream: TextIO, *, user) -> int:
             _payment_entry(loan, line.booked_on, line.amount, user, line.reference, "statement", line.counterparty)
             if _settle(loan, line.booked_on):
                 repaid.append(loan)
+            positions.refresh(loan)
     except ValidationFailed as failed:
         db.session.rollback()
         message = next(iter(failed.errors.values()))

@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from core.models import INSTITUTION_ROLES
 from core.services import loans as service
-from core.services import repayments
+from core.services import positions, repayments
 from core.services.clients import get_client
 from core.services.errors import NotFound, ValidationFailed
 from core.services.payment_reference import reference_for_loan
@@ -128,7 +128,7 @@ def _forms(loan, fresh: bool = False) -> dict:
 def _show(loan, status: int = 200, forms: dict | None = None, action_error: str | None = None,
           notice: str | None = None):
     on = _as_of()
-    current = repayments.position(loan, on) if loan.disbursed_on else None
+    current = positions.loan_position(loan, on) if loan.disbursed_on else None
     old_versions = sorted({l.version for l in loan.schedule_lines if l.version != loan.schedule_version})
     return render("loans/show.html", status=status, loan=loan, position=current, on=on,
                   forms={**_forms(loan, fresh=notice is not None), **(forms or {})}, action_error=action_error,

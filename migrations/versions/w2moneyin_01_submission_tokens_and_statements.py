@@ -13,7 +13,7 @@ import core.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'w2moneyin_01'
-down_revision = '0011_loans_more'
+down_revision = "0012_merge_wave2"
 branch_labels = None
 depends_on = None
 

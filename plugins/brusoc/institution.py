@@ -1,8 +1,8 @@
 """Brusoc's profile, settings, products and referral rules (../shared/DOMAIN.md)."""
 from decimal import Decimal
 
-from core.plugin_api import (Institution, LoanProduct, Office, Region,
-                             Setting, texts)
+from core.plugin_api import (Institution, LoanProduct, Office, Region, Setting,
+                             language_requirement, texts)
 
 
 class Brusoc(Institution):
@@ -26,6 +26,7 @@ class Brusoc(Institution):
     def settings(self) -> list[Setting]:
         """OPEN UP's ceiling is 25,000 or 30,000 EUR *(confirm)*: a setting."""
         return [
+            language_requirement(),
             Setting("max_amount", "decimal", texts("OPEN UP: largest loan (EUR)", "OPEN UP: grootste lening (EUR)",
                                                    "OPEN UP : plus grand prêt (EUR)"),
                     default=Decimal("25000"), minimum=Decimal("1")),

@@ -1,7 +1,8 @@
 """Crédal's profile, settings, products and referral rules (../shared/DOMAIN.md)."""
 from decimal import Decimal
 
-from core.plugin_api import ClientField, Institution, LoanProduct, Office, Region, Setting, texts
+from core.plugin_api import (ClientField, Institution, LoanProduct, Office, Region, Setting,
+                             language_requirement, texts)
 
 
 class Credal(Institution):
@@ -32,6 +33,7 @@ class Credal(Institution):
         """Crédal's rate and term are *(confirm)* in DOMAIN.md, which gives no figure: the
         defaults below are placeholders for Crédal's admin to set."""
         return [
+            language_requirement(),
             Setting("max_amount", "decimal", texts("Largest loan (EUR)", "Grootste lening (EUR)",
                                                    "Plus grand prêt (EUR)"),
                     default=Decimal("25000"), minimum=Decimal("1")),

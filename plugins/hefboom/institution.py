@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
-from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts, Region,
-                             Setting, texts)
+from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts,
+                             Region, Setting, language_requirement, texts)
 
 
 class Hefboom(Institution):
@@ -26,8 +26,7 @@ class Hefboom(Institution):
 
     # --- rules (DOMAIN.md) -----------------------------------------------------------------
 
-    referral_facts_needed = Institution.referral_facts_needed + (
-        "purpose", "collective_debt_settlement", "undischarged_bankruptcy")
+    referral_facts_needed = Institution.referral_facts_needed + ("purpose",)
 
     def regions_served(self, settings=None) -> frozenset[Region]:
         """Flanders, and Brussels once the ``serves_brussels`` setting says so."""
@@ -37,6 +36,7 @@ class Hefboom(Institution):
     def settings(self) -> list[Setting]:
         """Whether Hefboom serves Brussels is *(confirm)* in DOMAIN.md: a setting, off by default."""
         return [
+            language_requirement(),
             Setting("serves_brussels", "bool", texts("Also serves the Brussels-Capital Region",
                                                      "Bedient ook het Brussels Hoofdstedelijk Gewest",
                                                      "Dessert aussi la Région de Bruxelles-Capitale"),

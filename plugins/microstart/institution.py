@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
-from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts, Region, Setting,
-                             Stage, texts)
+from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts,
+                             Region, Setting, Stage, language_requirement, texts)
 
 
 class MicroStart(Institution):
@@ -34,11 +34,11 @@ class MicroStart(Institution):
 
     # --- rules (DOMAIN.md) -----------------------------------------------------------------
 
-    referral_facts_needed = Institution.referral_facts_needed + ("collective_debt_settlement",)
 
     def settings(self) -> list[Setting]:
         """microStart's figures; those DOMAIN.md marks *(confirm)* are settings with its defaults."""
         return [
+            language_requirement(),
             Setting("jump_rate", "decimal", texts("Jump: annual rate (%)", "Jump: jaarlijkse rentevoet (%)",
                                                     "Jump : taux annuel (%)"),
                     default=Decimal("12.13"), minimum=Decimal("0"), maximum=Decimal("99")),

@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from core.models.lending import LedgerEntry, Loan, ScheduleLine
+from core.models.positions import LoanPosition
 from core.services.errors import ValidationFailed
 from core.services.reports.common import (DISBURSED_STATUSES, MIN_CELL, SUPPRESSED, Period, Scope, cents,
                                           euros, in_period)
@@ -296,8 +297,10 @@ def _disbursed(scope: Scope, period: Period) -> tuple[int, Decimal]:
 
 
 def _written_off_in(scope: Scope, period: Period) -> Decimal:
-    query = (select(func.sum(cents(LedgerEntry.amount))).join(Loan, Loan.id == LedgerEntry.loan_id)
-             .where(LedgerEntry.kind == "write_off", *in_period(LedgerEntry.value_date, period),
+    """Principal written off in the period (stored positions): interest is no part of the ratio."""
+    query = (select(func.sum(cents(LoanPosition.written_off_principal)))
+             .join(Loan, Loan.id == LoanPosition.loan_id)
+             .where(LoanPosition.written_off_on.is_not(None), *in_period(LoanPosition.written_off_on, period),
                     *_scoped_loans(scope, [])))
     return euros(_run(query).scalar())
 
