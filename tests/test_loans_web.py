@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from core.services import loans
+from core.services.submissions import new_token
 from core.tenancy import acting_for
 from tests.clients_data import make_client
 from tests.conftest import login, post
@@ -19,7 +20,7 @@ def test_application_form_keeps_input_and_shows_reasons(app, client, staff_a, as
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'value="99999"' in body and 'value="abc"' in body
-    assert "may not exceed 25000" in body and "such as 125.50" in body
+    assert "may not exceed 25000" in body and "Type only digits and separators, such as 1,234.56." in body
     response = post(client, url, application(), token_from=url)
     assert response.status_code == 303
     with acting_for(staff_a.institution_id):
@@ -51,11 +52,11 @@ def test_payments_over_http(app, client, staff_a, as_user):
     loan = make_loan(staff_a, principal="1200", term_months="12")
     as_user(staff_a.officer)
     page = f"/loans/{loan.id}"
-    early = post(client, f"/loans/{loan.id}/payments", {"paid_on": "2025-01-01", "amount": "50"}, token_from=page)
+    early = post(client, f"/loans/{loan.id}/payments", {"paid_on": "2025-01-01", "amount": "50", "submission": new_token()}, token_from=page)
     assert early.status_code == 422 and "before the disbursement" in early.get_data(as_text=True)
-    bad = post(client, f"/loans/{loan.id}/payments", {"paid_on": "2025-02-15", "amount": "-3"}, token_from=page)
+    bad = post(client, f"/loans/{loan.id}/payments", {"paid_on": "2025-02-15", "amount": "-3", "submission": new_token()}, token_from=page)
     assert bad.status_code == 422 and 'value="-3"' in bad.get_data(as_text=True)
-    ok = post(client, f"/loans/{loan.id}/payments", {"paid_on": "2025-02-15", "amount": "106.69"}, token_from=page)
+    ok = post(client, f"/loans/{loan.id}/payments", {"paid_on": "2025-02-15", "amount": "106.69", "submission": new_token()}, token_from=page)
     assert ok.status_code == 303
     body = client.get(page + "?on=2025-02-16").get_data(as_text=True)
     assert "106.69" in body and 'id="days-past-due">0<' in body
@@ -89,10 +90,11 @@ def test_disburse_over_http_builds_the_schedule(app, client, staff_a, as_user):
     page = f"/loans/{loan.id}"
     with acting_for(staff_a.institution_id):
         version = loans.get_loan(loan.id).version
-    future = post(client, f"/loans/{loan.id}/disburse", {"disbursed_on": "2999-01-01", "version": version},
+    future = post(client, f"/loans/{loan.id}/disburse", {"disbursed_on": "2999-01-01", "version": version, "submission": new_token()},
                   token_from=page)
     assert future.status_code == 422 and "future" in future.get_data(as_text=True)
-    done = post(client, f"/loans/{loan.id}/disburse", {"disbursed_on": date.today().isoformat(), "version": version},
+    done = post(client, f"/loans/{loan.id}/disburse", {"disbursed_on": date.today().isoformat(), "version": version,
+                                                        "submission": new_token()},
                 token_from=page)
     assert done.status_code == 303
     assert "+++" in client.get(page).get_data(as_text=True)

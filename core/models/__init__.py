@@ -45,3 +45,4 @@ from core.models.lending import ImportRun, LateNotice, LedgerEntry, Loan, Schedu
 from core.models.positions import LoanPosition, PortfolioSnapshot  # noqa: F401,E402
 from core.models.mail import MailDelivery, OutboxMail  # noqa: F401,E402
 from core.models.chores import ChoreRun  # noqa: F401,E402
+from core.models.money_input import StatementFile, StatementLine, SubmissionToken  # noqa: F401,E402

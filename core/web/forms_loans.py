@@ -1,15 +1,19 @@
-"""Forms of lending. Amounts are text fields: the services parse them (``125.50`` or ``125,50``)
-so a bad amount gets the service's message next to the field, with what was typed kept."""
+"""Forms of lending. Amounts are ``AmountField``s, read strictly in the reader's language
+(``core.services.amounts``): a bad amount gets its message next to the field, with what was typed
+kept. Forms that book money carry a one-time ``submission`` token (``core.services.submissions``);
+reversal and write-off ask for a reason and a confirmation."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import DataRequired, Optional
 
 from core.plugin_api import PURPOSES
+from core.services.submissions import new_token
+from core.web.money_fields import AmountField
 
 PURPOSE_LABELS = {"investment": _l("Investment"), "working_capital": _l("Working capital"),
                   "refinancing": _l("Refinancing")}
@@ -24,15 +28,15 @@ BUCKET_LABELS = {"current": _l("Current"), "1-30": _l("1–30 days"), "31-60": _
 
 class ApplicationForm(FlaskForm):
     product_code = SelectField(_l("Product"), choices=[])
-    principal = StringField(_l("Amount (EUR)"))
+    principal = AmountField(_l("Amount (EUR)"))
     term_months = StringField(_l("Term (months)"))
     purpose_category = SelectField(_l("Purpose"), choices=[SelectChoice("", "—")] + [SelectChoice(p, PURPOSE_LABELS[p]) for p in PURPOSES])
     purpose = TextAreaField(_l("What the loan pays for"))
-    honour_loan = StringField(_l("Honour loan (EUR)"), default="0")
+    honour_loan = AmountField(_l("Honour loan (EUR)"), default="0")
     honour_deferral_months = StringField(_l("Honour loan: months before repayment starts"), default="0")
     grace_months = StringField(_l("Grace period on principal (months)"), default="0")
-    bank_cofinancing = StringField(_l("Bank co-financing (EUR)"), default="0")
-    own_contribution = StringField(_l("Own contribution (EUR)"), default="0")
+    bank_cofinancing = AmountField(_l("Bank co-financing (EUR)"), default="0")
+    own_contribution = AmountField(_l("Own contribution (EUR)"), default="0")
 
 
 class VersionForm(FlaskForm):
@@ -43,21 +47,41 @@ class DecisionForm(VersionForm):
     note = TextAreaField(_l("Note on the decision"))
 
 
-class DisburseForm(VersionForm):
+class OnceForm(FlaskForm):
+    """A form that books money: its hidden token makes a second submit book nothing."""
+
+    submission = HiddenField()
+
+    def issue_token(self) -> None:
+        """Give the form, when shown, a fresh token unless it carries one (a form sent back)."""
+        if not self.submission.data:
+            self.submission.data = new_token()
+
+
+class DisburseForm(OnceForm, VersionForm):
     disbursed_on = DateField(_l("Paid out on"), validators=[Optional()])
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(OnceForm):
     paid_on = DateField(_l("Value date"), validators=[Optional()])
-    amount = StringField(_l("Amount (EUR)"))
+    amount = AmountField(_l("Amount (EUR)"))
 
 
-class ReversalForm(FlaskForm):
-    note = StringField(_l("Why it is reversed"))
+_REASON = _l("Give the reason.")
+_CONFIRM = _l("Tick the box to confirm.")
 
 
-class WriteOffForm(VersionForm):
+class ReversalForm(OnceForm):
+    note = StringField(_l("Why it is reversed"), validators=[DataRequired(_REASON)])
+    confirm = BooleanField(_l("I confirm: this payment is cancelled by a reversal entry."),
+                           validators=[DataRequired(_CONFIRM)])
+
+
+class WriteOffForm(OnceForm, VersionForm):
     written_off_on = DateField(_l("Written off on"), validators=[Optional()])
+    reason = StringField(_l("Why it is written off"), validators=[DataRequired(_REASON)])
+    confirmed = BooleanField(_l("I confirm: the loan leaves the portfolio and what is owed is written off."),
+                           validators=[DataRequired(_CONFIRM)])
 
 
 class RescheduleForm(VersionForm):

@@ -9,6 +9,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import force_locale, format_decimal, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -18,9 +19,11 @@ from core.services import positions, repayments
 from core.services.clients import get_client
 from core.services.errors import NotFound, ValidationFailed
 from core.services.payment_reference import reference_for_loan
+from core.services.submissions import AlreadySubmitted, book_once
 from core.web import forms_loans as f
 from core.access import roles_required
 from core.web.clients import attach_errors
+from core.web.money_fields import field_errors_only
 from core.web.rendering import render
 
 bp = Blueprint("loans", __name__, url_prefix="/loans")
@@ -87,7 +90,10 @@ def new(client_id: int):
         return render("loans/form.html", form=form, client=client, products=service.products())
     data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
     if not form.validate_on_submit():
-        attach_errors(form, {"": _("The form expired: send it again.")})
+        if field_errors_only(form):
+            attach_errors(form, service.check_application(client, data)[1])
+        else:
+            attach_errors(form, {"": _("The form expired: send it again.")})
         return render("loans/form.html", form=form, client=client, products=service.products(), status=422)
     try:
         loan = service.draft_application(client.id, data, user=current_user)
@@ -105,22 +111,28 @@ def queue():
 
 # --- the loan page and its actions --------------------------------------------------------------
 
-def _forms(loan) -> dict:
-    forms = dict(decision=f.DecisionForm(), disburse=f.DisburseForm(), payment=f.PaymentForm(),
-                 reversal=f.ReversalForm(), write_off=f.WriteOffForm(), recovery=f.PaymentForm(),
-                 reschedule=f.RescheduleForm(), submit=f.VersionForm())
+def _forms(loan, fresh: bool = False) -> dict:
+    """The action forms of the loan page; ``fresh``: empty, with new one-time tokens."""
+    bound = {"formdata": None} if fresh else {}
+    forms = dict(decision=f.DecisionForm(**bound), disburse=f.DisburseForm(**bound), payment=f.PaymentForm(**bound),
+                 reversal=f.ReversalForm(**bound), write_off=f.WriteOffForm(**bound), recovery=f.PaymentForm(**bound),
+                 reschedule=f.RescheduleForm(**bound), submit=f.VersionForm(**bound))
     for form in forms.values():
         if "version" in form and not form.version.data:
             form.version.data = loan.version
+        if isinstance(form, f.OnceForm):
+            form.issue_token()
     return forms
 
 
-def _show(loan, status: int = 200, forms: dict | None = None, action_error: str | None = None):
+def _show(loan, status: int = 200, forms: dict | None = None, action_error: str | None = None,
+          notice: str | None = None):
     on = _as_of()
     current = positions.loan_position(loan, on) if loan.disbursed_on else None
     old_versions = sorted({l.version for l in loan.schedule_lines if l.version != loan.schedule_version})
     return render("loans/show.html", status=status, loan=loan, position=current, on=on,
-                  forms={**_forms(loan), **(forms or {})}, action_error=action_error,
+                  forms={**_forms(loan, fresh=notice is not None), **(forms or {})}, action_error=action_error,
+                  notice=notice,
                   product_name=_product_name, old_versions=old_versions,
                   recovered=repayments.recovered(loan), may_decide=loan.drafted_by_id != current_user.id)
 
@@ -138,14 +150,34 @@ def show(loan_id: int):
     return _show(_loan_or_404(loan_id))
 
 
-def _act(loan_id: int, form_name: str, form, action):
-    """Run ``action(loan, form)``; on a refusal, show the loan page again with the message (422)."""
+ALREADY_BOOKED = {
+    "payment": _l("This form was already sent: the payment was booked once, not twice. Here is the loan as it stands."),
+    "recovery": _l("This form was already sent: the recovery was booked once, not twice. Here is the loan as it stands."),
+    "disbursement": _l("This form was already sent: the disbursement was recorded once. Here is the loan as it stands."),
+    "reversal": _l("This form was already sent: the payment was reversed once. Here is the loan as it stands."),
+    "write_off": _l("This form was already sent: the loan was written off once. Here is the loan as it stands."),
+}
+
+
+def _act(loan_id: int, form_name: str, form, action, once: str | None = None):
+    """Run ``action(loan, form)``; on a refusal, show the loan page again with the message (422).
+
+    With ``once`` (a purpose), the form's one-time token is used in the booking's transaction: a
+    second submit of the same form books nothing and shows the loan with a notice saying so.
+    """
     loan = _loan_or_404(loan_id)
     if not form.validate_on_submit():
-        attach_errors(form, {"": _("The form expired: send it again.")})
+        if not field_errors_only(form):
+            attach_errors(form, {"": _("The form expired: send it again.")})
         return _show(loan, 422, {form_name: form})
     try:
-        action(loan, form)
+        if once:
+            book_once(form.submission.data, purpose=once, loan=loan, user=current_user,
+                      action=lambda: action(loan, form))
+        else:
+            action(loan, form)
+    except AlreadySubmitted:
+        return _show(service.get_loan(loan_id), 200, notice=ALREADY_BOOKED[once])
     except ValidationFailed as failed:
         attach_errors(form, failed.errors)
         return _show(service.get_loan(loan_id), 422, {form_name: form})
@@ -174,38 +206,39 @@ def decide(loan_id: int):
 @roles_required(*LENDERS)
 def disburse(loan_id: int):
     return _act(loan_id, "disburse", f.DisburseForm(), lambda loan, form: service.disburse(
-        loan.id, on=form.disbursed_on.data, user=current_user, version=form.version.data))
+        loan.id, on=form.disbursed_on.data, user=current_user, version=form.version.data), once="disbursement")
 
 
 @bp.route("/<int:loan_id>/payments", methods=["POST"])
 @roles_required(*LENDERS)
 def pay(loan_id: int):
     return _act(loan_id, "payment", f.PaymentForm(), lambda loan, form: repayments.record_payment(
-        loan.id, paid_on=form.paid_on.data, amount=form.amount.data, user=current_user))
+        loan.id, paid_on=form.paid_on.data, amount=form.amount.data, user=current_user), once="payment")
 
 
 @bp.route("/<int:loan_id>/ledger/<int:entry_id>/reverse", methods=["POST"])
 @roles_required(*LENDERS)
 def reverse(loan_id: int, entry_id: int):
-    loan = _loan_or_404(loan_id)
-    if not any(e.id == entry_id for e in loan.ledger):
-        abort(404)
-    return _act(loan_id, "reversal", f.ReversalForm(), lambda loan, form: repayments.reverse(
-        loan.id, entry_id, on=date.today(), user=current_user, note=form.note.data or None))
+    def act(loan, form):
+        if not any(e.id == entry_id for e in loan.ledger):
+            raise ValidationFailed({"": _("This entry is not in this loan's ledger: nothing was reversed.")})
+        repayments.reverse(loan.id, entry_id, on=date.today(), user=current_user, note=form.note.data.strip())
+    return _act(loan_id, "reversal", f.ReversalForm(), act, once="reversal")
 
 
 @bp.route("/<int:loan_id>/write-off", methods=["POST"])
 @roles_required("admin")
 def write_off(loan_id: int):
     return _act(loan_id, "write_off", f.WriteOffForm(), lambda loan, form: repayments.write_off(
-        loan.id, on=form.written_off_on.data or date.today(), user=current_user, version=form.version.data))
+        loan.id, on=form.written_off_on.data or date.today(), user=current_user, version=form.version.data,
+        note=form.reason.data.strip()), once="write_off")
 
 
 @bp.route("/<int:loan_id>/recovery", methods=["POST"])
 @roles_required("admin")
 def recovery(loan_id: int):
     return _act(loan_id, "recovery", f.PaymentForm(), lambda loan, form: repayments.record_recovery(
-        loan.id, on=form.paid_on.data, amount=form.amount.data, user=current_user))
+        loan.id, on=form.paid_on.data, amount=form.amount.data, user=current_user), once="recovery")
 
 
 @bp.route("/<int:loan_id>/reschedule", methods=["POST"])
