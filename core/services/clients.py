@@ -29,6 +29,7 @@ from core.plugin_api import Event
 from core.plugins import emit
 from core.services import audit, identifiers, plugin_fields, timeline
 from core.services.errors import NotFound, ValidationFailed
+from core.services.spreadsheet_cells import csv_row, xlsx_row
 
 #: Roles that see sensitive attributes (disability, country of birth) and may reveal the
 #: national number: they assess loans and report impact. Coaches work without them.
@@ -664,7 +665,8 @@ def export_file(export_id: int, *, user) -> tuple[bytes, str, str]:
                                 .order_by(ClientExportChunk.seq))
     name = f"clients-{job.created_at:%Y%m%d-%H%M}.{job.format}"
     if job.format == "csv":
-        body = _csv_text([list(EXPORT_COLUMNS)]) + "".join(chunks)
+        body = _csv_text([list(EXPORT_COLUMNS)]) + "".join(
+            _csv_text([csv_row(row) for row in csv.reader(io.StringIO(chunk))]) for chunk in chunks)
         return body.encode("utf-8-sig"), "text/csv", name
     from openpyxl import Workbook
 
@@ -673,7 +675,7 @@ def export_file(export_id: int, *, user) -> tuple[bytes, str, str]:
     sheet.append(list(EXPORT_COLUMNS))
     for chunk in chunks:
         for row in csv.reader(io.StringIO(chunk)):
-            sheet.append([int(row[0]), *row[1:]])
+            sheet.append([int(row[0]), *xlsx_row(sheet, row[1:])])
     buffer = io.BytesIO()
     workbook.save(buffer)
     mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

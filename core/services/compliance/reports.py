@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from core.models.compliance import MET, NOT_APPLICABLE, NOT_MET, PARTLY
 from core.services.compliance.assessments import AssessmentView, missing_text, status_label
+from core.services.spreadsheet_cells import csv_row
 
 FONTS = Path(__file__).resolve().parent.parent.parent / "fonts"
 
@@ -32,13 +33,13 @@ def to_csv(report: AssessmentView, language: str) -> str:
                      _("Reason"), _("Comment"), _("Evidence"), _("Links"), _("Files")])
     for row in report.rows:
         answer = row.answer
-        writer.writerow([
+        writer.writerow(csv_row([
             row.clause.key, row.clause.section.title(language),
             _("yes") if row.clause.priority else _("no"), _("yes") if row.applicable else _("no"),
             row.clause.text(language), answer_label(_answer(row)),
             answer.reason if answer else "", answer.comment if answer else "",
             answer.evidence_text if answer else "", " ".join(answer.links) if answer else "",
-            " ".join(f.original_name for f in row.files)])
+            " ".join(f.original_name for f in row.files)]))
     return out.getvalue()
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from openpyxl import Workbook
 
 from core.services.reports.portfolio import FIGURES, PortfolioReport
+from core.services.spreadsheet_cells import csv_row, xlsx_row
 
 IMPACT_HEADER = ["section", "key", "persons", "amount"]
 
@@ -52,7 +53,7 @@ def to_csv(sheets: dict[str, tuple[list, list[list]]]) -> str:
             writer.writerow([])
         first = False
         writer.writerow(["table", *header])
-        writer.writerows([name, *row] for row in rows)
+        writer.writerows(csv_row([name, *row]) for row in rows)
     return out.getvalue()
 
 
@@ -64,7 +65,7 @@ def to_xlsx(sheets: dict[str, tuple[list, list[list]]]) -> bytes:
         sheet = book.create_sheet(name[:31])
         sheet.append(header)
         for row in rows:
-            sheet.append([_cell(value) for value in row])
+            sheet.append(xlsx_row(sheet, [_cell(value) for value in row]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
