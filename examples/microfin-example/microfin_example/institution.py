@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts, Region, Setting,
-                             is_german_speaking, texts)
+                             is_german_speaking, language_requirement, texts)
 
 
 class Example(Institution):
@@ -31,6 +31,7 @@ class Example(Institution):
             Setting("max_amount", "decimal", texts("Largest loan (EUR)", "Grootste lening (EUR)",
                                                    "Plus grand prêt (EUR)"),
                     default=Decimal("15000"), minimum=Decimal("1")),
+            language_requirement(),  # off by default: the applicant's language is a preference
         ]
 
     def products(self, settings) -> list[LoanProduct]:
