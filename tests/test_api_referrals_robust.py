@@ -27,6 +27,12 @@ def _count():
 def test_issue_cases_route_at_once(client, bank, changes, status, slug):
     _, token = bank
     answer = send(client, token, body(**changes)).get_json()
+    from core.plugins import state
+
+    if slug == "credal" and "example" in state().institutions:
+        # CI installs examples/microfin-example, a lender of the German-speaking area: it speaks
+        # the applicant's language, so it ranks first.
+        slug = "example"
     assert answer["status"] == status, answer
     assert (answer["institution"] or {}).get("slug") == slug
     if status == "no_match":
