@@ -44,6 +44,8 @@ def test_routing_is_deterministic(client, bank, postal_code, language, expected)
                                          "applicant.language": language})).get_json()
     from core.plugins import state
 
+    if postal_code == "4700" and "example" in state().institutions:
+        expected = "example"  # the example plugin lends in the German-speaking area and speaks German
     if expected is None and "example" in state().institutions:
         # CI installs examples/microfin-example: a lender for the German-speaking area.
         assert answer["institution"]["slug"] == "example"
