@@ -45,29 +45,16 @@ def main() -> None:
 
     from sqlalchemy import select
 
-    from bench.common import database_url
-    from bench.portfolio_csv import write
-    from core import create_app
-    from core.cli import upgrade_database
+    from bench.common import import_microstart_portfolio
     from core.extensions import db
     from core.models import Loan, User
-    from core.services import portfolio_writer, positions, repayments
-    from core.services.institutions import by_slug
+    from core.services import positions, repayments
     from core.tenancy import acting_for, all_institutions
 
-    csv_path = ROOT / "bench" / "out" / "portfolio-positions.csv"
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    write(csv_path, args.rows)
-    url = database_url("positions")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "MICROFIN_DATA_KEY": "bench-data-key"})
+    app, institution_id, result, seconds, _ = import_microstart_portfolio("positions", args.rows)
+    print(f"import {result.loans} loans: {seconds:.1f} s")
     with app.app_context():
-        upgrade_database()
-        institution = by_slug("microstart")
-        with acting_for(institution.id):
-            started = time.perf_counter()
-            with csv_path.open(encoding="utf-8", newline="") as handle:
-                result = portfolio_writer.import_portfolio(handle)
-            print(f"import {result.loans} loans: {time.perf_counter() - started:.1f} s")
+        with acting_for(institution_id):
             started = time.perf_counter()
             found = positions.verify()
             print(f"verify: {len(found)} difference(s) in {time.perf_counter() - started:.1f} s")
