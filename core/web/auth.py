@@ -68,6 +68,20 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def set_password_from(form: SetPasswordForm, apply) -> int | None:
+    """Validate ``form`` and call ``apply(password)``: None once the password is set, else the
+    status to answer with the form (200 at first sight, 422 with the field's error and what was
+    typed). ``apply``'s own refusals other than ``ValidationFailed`` reach the caller."""
+    if not form.validate_on_submit():
+        return 422 if request.method == "POST" else 200
+    try:
+        apply(form.password.data)
+    except ValidationFailed as failed:
+        form.password.errors = [*form.password.errors, failed.errors.get("password", "")]
+        return 422
+    return None
+
+
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @public
 def invitation(token: str):
@@ -75,20 +89,13 @@ def invitation(token: str):
     if user is None:
         abort(404)
     form = SetPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            accounts.accept_invitation(token, form.password.data)
-        except ValidationFailed as failed:
-            form.password.errors = [*form.password.errors, failed.errors.get("password", "")]
-            status = 422
-        except NotFound:
-            abort(404)
-        else:
-            flash(_("Your password is set. You can sign in now."), "success")
-            return redirect(url_for("auth.login"))
-    elif request.method == "POST":
-        status = 422
+    try:
+        status = set_password_from(form, lambda password: accounts.accept_invitation(token, password))
+    except NotFound:
+        abort(404)
+    if status is None:
+        flash(_("Your password is set. You can sign in now."), "success")
+        return redirect(url_for("auth.login"))
     return render("auth/invitation.html", form=form, invited=user, status=status)
 
 

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import DataRequired
 
 from core.access import public
 from core.services import password_reset
-from core.services.errors import ValidationFailed
+from core.web.auth import set_password_from
 from core.web.forms import SetPasswordForm
 from core.web.rendering import render
-from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("password", __name__, url_prefix="/password")
 
@@ -44,23 +44,12 @@ def forgot_password():
 def reset_password(token: str):
     try:
         user = password_reset.check_token(token)
+        form = SetPasswordForm()
+        status = set_password_from(form, lambda password: password_reset.reset_password(token, password))
     except password_reset.ResetRefused as refused:
         status, message = REFUSALS[refused.reason]
         return render("auth/reset_refused.html", message=message, reason=refused.reason, status=status)
-    form = SetPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            password_reset.reset_password(token, form.password.data)
-        except ValidationFailed as failed:
-            form.password.errors = [*form.password.errors, failed.errors.get("password", "")]
-            status = 422
-        except password_reset.ResetRefused as refused:
-            status, message = REFUSALS[refused.reason]
-            return render("auth/reset_refused.html", message=message, reason=refused.reason, status=status)
-        else:
-            flash(_("Your new password is set. You can sign in now."), "success")
-            return redirect(url_for("auth.login"))
-    elif request.method == "POST":
-        status = 422
+    if status is None:
+        flash(_("Your new password is set. You can sign in now."), "success")
+        return redirect(url_for("auth.login"))
     return render("auth/reset.html", form=form, user=user, status=status)
