@@ -71,3 +71,16 @@ def test_security_headers(client):
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_page_icon_is_a_static_file_that_never_rewrites_the_session(client):
+    """A browser fetches the icon beside the page; if that answer rewrote the session cookie it
+    could overwrite, with the old session, a language just chosen on the page (a real race: a
+    /favicon.ico 404 page answered with a session cookie, and the switch to Dutch was lost)."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    response = client.get(icon)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert "Set-Cookie" not in response.headers

@@ -80,6 +80,7 @@ def choose_language(page, language: str) -> None:
     # Wait for the page the switch reloads, or what is typed next is lost with the old page.
     with page.expect_navigation():
         page.locator(f'.language-switch button[value="{language}"]').click()
+    assert page.locator("html").get_attribute("lang") == language
 
 
 def sign_in(page, live_server: LiveServer, user, password: str = PASSWORD, language: str | None = None):
