@@ -78,6 +78,7 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "MICROFIN_LOGIN_WINDOW_MINUTES": _env_int("LOGIN_WINDOW_MINUTES", 15),
         "MICROFIN_INVITE_DAYS": _env_int("INVITE_DAYS", 7),
         "MICROFIN_PROXY_FIX": _env("PROXY_FIX", "0") == "1",
+        "MICROFIN_WEBHOOK_ALLOW_PRIVATE": _env("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
         "MICROFIN_EXTRA_PLUGINS": [],
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Brussels",

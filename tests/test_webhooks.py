@@ -53,6 +53,7 @@ def receiver():
 
 @pytest.fixture
 def hooked_bank(app, receiver):
+    app.config["MICROFIN_WEBHOOK_ALLOW_PRIVATE"] = True  # the receiver listens on 127.0.0.1
     return make_referrer(webhook_url=receiver.url, webhook_secret=SECRET)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models.referrals import REFERRER_KINDS, ApiToken, Referrer
 from core.models.types import utcnow
+from core.services import webhook_urls
 from core.services.errors import NotFound, ValidationFailed
 
 TOKEN_PREFIX = "mfr_"
@@ -29,9 +30,9 @@ def _hash(raw: str) -> str:
 
 def _check_webhook(url: str | None, secret: str | None) -> dict:
     errors = {}
-    if url and not (url.startswith("https://") or url.startswith("http://127.0.0.1")
-                    or url.startswith("http://localhost")):
-        errors["webhook_url"] = _l("A webhook must use https:// (http only for localhost tests).")
+    refused = url and webhook_urls.problem(url, allow_private=webhook_urls.private_allowed())
+    if refused:
+        errors["webhook_url"] = refused
     if url and not secret:
         errors["webhook_secret"] = _l("A webhook needs a secret to sign its messages.")
     if secret and len(secret) < 16:

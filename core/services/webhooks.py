@@ -22,6 +22,7 @@ from typing import Callable
 from sqlalchemy import or_, select, update
 
 from core.extensions import db
+from core.services import webhook_urls
 from core.models.referrals import OutboxMessage, Referral, Referrer, WebhookDelivery
 from core.models.types import utcnow
 
@@ -93,6 +94,15 @@ def _due(now: datetime, limit: int) -> list[int]:
         .order_by(OutboxMessage.id).limit(limit)))
 
 
+def _post_if_allowed(post: Callable[..., Response], url: str | None, body: bytes, headers: dict) -> Response:
+    """POST unless the URL is gone or its host now resolves to an address that is not allowed."""
+    if not url:
+        return Response(None, "no webhook")
+    refused = webhook_urls.problem(url, allow_private=webhook_urls.private_allowed()) or \
+        webhook_urls.resolved_problem(url, allow_private=webhook_urls.private_allowed())
+    return Response(None, str(refused)) if refused else post(url, body, headers)
+
+
 def _deliver(message: OutboxMessage, worker: str, post: Callable[..., Response]) -> None:
     referrer = db.session.get(Referrer, message.referrer_id)
     body = json.dumps(message.payload, sort_keys=True, separators=(",", ":")).encode()
@@ -101,7 +111,7 @@ def _deliver(message: OutboxMessage, worker: str, post: Callable[..., Response])
                DELIVERY_HEADER: str(message.id), TIMESTAMP_HEADER: timestamp,
                SIGNATURE_HEADER: sign(referrer.webhook_secret or "", timestamp, body)}
     started = time.monotonic()
-    answer = post(referrer.webhook_url, body, headers) if referrer.webhook_url else Response(None, "no webhook")
+    answer = _post_if_allowed(post, referrer.webhook_url, body, headers)
     elapsed = int((time.monotonic() - started) * 1000)
     now = utcnow()
     message.attempts += 1
