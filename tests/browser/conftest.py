@@ -6,14 +6,12 @@ failure: CI must run them. No browser is ever downloaded.
 from __future__ import annotations
 
 import os
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
+from tests.live_server import LiveServer, live_server  # noqa: F401  (fixture for the browser tests)
 
 CHROMIUM = Path(os.environ.get("MICROFIN_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -27,28 +25,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-
-
-@dataclass
-class LiveServer:
-    """The app served on a free local port; ``url`` is its base, ``app`` the Flask app."""
-
-    url: str
-    app: object
-
-
-@pytest.fixture
-def live_server(make_app):
-    app = make_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with app.app_context():
-            yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
