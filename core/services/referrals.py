@@ -23,7 +23,7 @@ from core.models.referrals import (
 from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import webhooks
+from core.services import audit, webhooks
 from core.services.errors import NotFound, ValidationFailed
 from core.services.referral_routing import DEFAULT_CONTACT_DAYS, add_working_days, assess_all, choose
 from core.tenancy import all_institutions
@@ -362,6 +362,33 @@ def inbox(include_closed: bool = False) -> list[ReferralOffer]:
                                                                "withdrawn", "closed")
     return list(db.session.scalars(select(ReferralOffer).where(ReferralOffer.state.in_(states))
                                    .order_by(ReferralOffer.deadline, ReferralOffer.id)))
+
+
+IDENTITY_STATES = ("open", "accepted", "closed")  # an institution still working on the case
+
+
+def identity_visible(found: ReferralOffer) -> bool:
+    """Whether this institution may see the applicant's identity: while the offer is open or taken.
+
+    After it declined, or let the deadline pass, it keeps only the coded need (issue 13, point 2);
+    after a withdrawal the data is erased anyway."""
+    return found.state in IDENTITY_STATES and found.referral.erased_at is None
+
+
+def contact_visible(found: ReferralOffer) -> bool:
+    """The e-mail address and phone number: only with the identity and a consent to be contacted."""
+    return identity_visible(found) and "contact" in (found.referral.consent_scope or [])
+
+
+def view_offer(offer_id: int) -> ReferralOffer:
+    """An offer opened by a person: when the applicant's identity is shown, the audit trail records
+    who saw it (a ``reveal`` entry), committed with the page view."""
+    found = offer(offer_id)
+    if identity_visible(found):
+        audit.record("reveal", found, {"fields": "applicant_identity" + (
+            ",applicant_contact" if contact_visible(found) else "")})
+        db.session.commit()
+    return found
 
 
 def offer(offer_id: int) -> ReferralOffer:

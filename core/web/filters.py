@@ -34,6 +34,18 @@ REASON_LABELS = {
     "repayment_capacity": _l("insufficient repayment capacity"), "over_indebted": _l("over-indebted"),
     "applicant_gave_up": _l("the applicant gave up"), "financed_elsewhere": _l("financed elsewhere"),
 }
+# The refusal reasons banks send most; a referrer's own code outside this list is shown readable.
+REFUSAL_LABELS = {
+    "insufficient_collateral": _l("insufficient collateral"), "insufficient_equity": _l("insufficient own funds"),
+    "insufficient_repayment_capacity": _l("insufficient repayment capacity"),
+    "negative_credit_history": _l("negative credit history"), "no_track_record": _l("no track record"),
+    "sector_policy": _l("sector outside the bank's policy"), "amount_too_small": _l("amount too small for the bank"),
+    "incomplete_business_plan": _l("incomplete business plan"), "other": _l("other"),
+}
+CONSENT_SCOPE_LABELS = {
+    "share_with_mfi": _l("share with a microfinance institution"), "contact": _l("be contacted"),
+    "impact_survey": _l("impact surveys"),
+}
 DIMENSION_LABELS = {
     "referrer": _l("Referrer"), "institution": _l("Institution"), "region": _l("Region"), "month": _l("Month"),
 }
@@ -41,6 +53,12 @@ DIMENSION_LABELS = {
 
 def _label(table: dict, code) -> str:
     return str(table.get(str(code), code))
+
+
+def _readable(table: dict, code) -> str:
+    """A known code's translated label; an unknown one (a referrer's own) with spaces for underscores."""
+    label = table.get(str(code))
+    return str(label) if label is not None else str(code).replace("_", " ")
 
 
 def plugin_institution(slug: str):
@@ -64,4 +82,6 @@ def init_app(app: Flask) -> None:
         offer_state_label=lambda code: _label(OFFER_STATE_LABELS, code),
         reason_label=lambda code: _label(REASON_LABELS, code),
         dimension_label=lambda code: _label(DIMENSION_LABELS, code),
+        refusal_label=lambda code: _readable(REFUSAL_LABELS, code),
+        consent_label=lambda code: _label(CONSENT_SCOPE_LABELS, code),
     )

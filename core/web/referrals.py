@@ -25,7 +25,7 @@ def inbox():
     show_closed = request.args.get("closed") == "1"
     return render("referrals/inbox.html", fragment="referrals/_inbox_rows.html",
                   offers=referrals.inbox(include_closed=show_closed), today=date.today(),
-                  show_closed=show_closed)
+                  show_closed=show_closed, identity_states=referrals.IDENTITY_STATES)
 
 
 def _offer_or_404(offer_id: int):
@@ -38,10 +38,20 @@ def _offer_or_404(offer_id: int):
 @bp.route("/<int:offer_id>")
 @roles_required(*STAFF)
 def show(offer_id: int):
-    found = _offer_or_404(offer_id)
-    return render("referrals/show.html", offer=found, referral=found.referral, errors={},
+    try:
+        found = referrals.view_offer(offer_id)
+    except NotFound:
+        abort(404)
+    return _show_page(found, errors={})
+
+
+def _show_page(found, *, errors: dict, status: int = 200):
+    return render("referrals/show.html", offer=found, referral=found.referral, errors=errors,
+                  identity_visible=referrals.identity_visible(found),
+                  contact_visible=referrals.contact_visible(found),
                   decline_reasons=referrals.DECLINE_REASONS,
-                  not_financed_reasons=referrals.NOT_FINANCED_REASONS, form=request.form, today=date.today())
+                  not_financed_reasons=referrals.NOT_FINANCED_REASONS, form=request.form,
+                  today=date.today(), status=status)
 
 
 def _act(offer_id: int, action, success: str):
@@ -49,11 +59,7 @@ def _act(offer_id: int, action, success: str):
     try:
         action()
     except ValidationFailed as failed:
-        found = _offer_or_404(offer_id)
-        return render("referrals/show.html", offer=found, referral=found.referral, errors=failed.errors,
-                      decline_reasons=referrals.DECLINE_REASONS,
-                      not_financed_reasons=referrals.NOT_FINANCED_REASONS, form=request.form,
-                      today=date.today(), status=422)
+        return _show_page(_offer_or_404(offer_id), errors=failed.errors, status=422)
     flash(success, "success")
     return redirect(url_for("referrals.show", offer_id=offer_id))
 
