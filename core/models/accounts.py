@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -56,6 +56,9 @@ class User(Audited, TenantScoped, UserMixin, db.Model):
     invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    #: for an adviser of a bank or public financier (the portal's ``referrer`` role): their organisation
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("referrers.id"), index=True)
 
     institution: Mapped[Institution | None] = relationship(lazy="joined")
 

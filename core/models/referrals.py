@@ -13,6 +13,9 @@ from core.models.types import Money, UTCDateTime, utcnow
 from core.tenancy import TenantOwned
 
 REFERRER_KINDS = ("bank", "public")
+#: How a referral reached the registry: a referrer's API, its advisers' portal, a refused
+#: entrepreneur through the referrer's own link (counted for that referrer), or on their own.
+CHANNELS = ("api", "portal", "link", "self")
 
 # The shared status vocabulary (DOMAIN.md: small, closing states carry a reason).
 RECEIVED = "received"        # stored, not yet offered
@@ -42,6 +45,8 @@ class Referrer(Audited, db.Model):
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the code in the referrer's self-referral link ``/refer/<code>`` (printed on refusal letters)
+    link_code: Mapped[str | None] = mapped_column(String(24), unique=True)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="referrer")
 
@@ -83,6 +88,7 @@ class Referral(Audited, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     referrer_id: Mapped[int] = mapped_column(ForeignKey("referrers.id"), index=True)
     external_reference: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(10), default="api", server_default="api")
     status: Mapped[str] = mapped_column(String(20), index=True)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
     linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
