@@ -38,3 +38,12 @@ def answer_all(staff, assessment, answers: dict):
         for key, value in answers.items():
             assessments.save_answer(assessment=assessment, clause=clauses[key], by=staff.admin,
                                     answer=value, reason="Not our activity" if value == "not_applicable" else "")
+
+
+def submit(staff, assessment):
+    """The institution submits the self-assessment (every clause must be answered)."""
+    from core.extensions import db
+
+    db.session.expire_all()
+    with tenancy.acting_for(staff.institution_id):
+        return assessments.submit(assessment=assessment, by=staff.admin)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from core.models import Answer, Assessment, EvidenceFile
-from tests.compliance_helpers import answer_all, load, new_assessment
+from tests.compliance_helpers import answer_all, load, new_assessment, submit
 from tests.conftest import csrf_token, post
 
 TWO = [("1.1", "1", True, "all"), ("1.2", "1", False, "all")]
@@ -112,6 +112,9 @@ def test_uploads_are_checked_and_served_only_to_the_owner_and_auditors(make_app,
                                        password="correct horse battery")
         federation = app.test_client()
         login(federation, auditor)
+        assert federation.get(f"/federation/files/{record.id}").status_code == 404  # still a draft
+        answer_all(staff_a, assessment, {"1.1": "met", "1.2": "met"})
+        submit(staff_a, assessment)
         assert federation.get(f"/federation/files/{record.id}").data == b"%PDF-1.7 ok"
         from core.models import AuditEntry
 
@@ -244,6 +247,9 @@ def test_auditor_compares_periods_of_one_institution_only(app, staff_a, staff_b,
     answer_all(staff_a, later, {"1.1": "met", "1.2": "not_met"})
     client = app.test_client()
     login(client, auditor)
+    assert client.get(f"/federation/assessments/{later.id}/compare?with={earlier.id}").status_code == 404
+    submit(staff_a, earlier)
+    submit(staff_a, later)
     body = client.get(f"/federation/assessments/{later.id}/compare?with={earlier.id}").get_data(as_text=True)
     assert "2 clause(s) changed." in body
     assert client.get(f"/federation/assessments/{later.id}/compare?with={foreign.id}").status_code == 404
@@ -271,3 +277,18 @@ def test_dashboard_reminds_of_due_and_overdue_dates(app, staff_a, auditor, catal
     institution = app.test_client()
     login(institution, staff_a.admin)
     assert "(in 30 days)" in institution.get(f"/compliance/assessments/{assessment.id}").get_data(as_text=True)
+
+
+def test_a_draft_is_hidden_from_auditors_until_submitted(app, staff_a, auditor, catalogue):
+    from tests.conftest import login
+
+    draft = new_assessment(staff_a, catalogue)
+    answer_all(staff_a, draft, {"1.1": "met", "1.2": "partly"})
+    client = app.test_client()
+    login(client, auditor)
+    for url in (f"/federation/assessments/{draft.id}", f"/federation/assessments/{draft.id}/history"):
+        assert client.get(url).status_code == 404, url
+    assert f"/federation/assessments/{draft.id}" not in client.get("/federation/").get_data(as_text=True)
+    submit(staff_a, draft)
+    assert client.get(f"/federation/assessments/{draft.id}").status_code == 200
+    assert f"/federation/assessments/{draft.id}" in client.get("/federation/").get_data(as_text=True)

@@ -333,21 +333,28 @@ def submit(*, assessment: Assessment, by: User) -> Assessment:
     return assessment
 
 
+def _submitted(query):
+    """Only what the institution has submitted at least once: a draft stays the institution's own."""
+    return query.where(Assessment.status != DRAFT)
+
+
+def _auditor_assessment(assessment_id: int) -> Assessment:
+    assessment = db.session.scalar(_submitted(select(Assessment).where(Assessment.id == assessment_id)))
+    if assessment is None:
+        raise NotFound()
+    return assessment
+
+
 def auditor_get(assessment_id: int) -> AssessmentView:
-    """An auditor reads any institution's assessment (compliance records only)."""
+    """An auditor reads any institution's submitted assessment (compliance records only); a
+    draft is ``NotFound`` until the institution submits it."""
     with all_institutions("a federation auditor reads a compliance self-assessment"):
-        assessment = db.session.scalar(select(Assessment).where(Assessment.id == assessment_id))
-        if assessment is None:
-            raise NotFound()
-        return view(assessment)
+        return view(_auditor_assessment(assessment_id))
 
 
 def auditor_history(assessment_id: int) -> list[dict]:
     with all_institutions("a federation auditor reads the history of a self-assessment"):
-        assessment = db.session.scalar(select(Assessment).where(Assessment.id == assessment_id))
-        if assessment is None:
-            raise NotFound()
-        return history(assessment)
+        return history(_auditor_assessment(assessment_id))
 
 
 def _auditor_change(assessment_id: int, by: User, change) -> Assessment:
@@ -515,8 +522,8 @@ def federation_overview(on: date | None = None) -> list[InstitutionStatus]:
     result = []
     with all_institutions("the federation dashboard lists every institution's compliance status"):
         for institution in enabled_institutions():
-            own = list(db.session.scalars(
-                select(Assessment).where(Assessment.institution_id == institution.id)
+            own = list(db.session.scalars(_submitted(
+                select(Assessment).where(Assessment.institution_id == institution.id))
                 .order_by(Assessment.period_end.desc(), Assessment.id.desc())))
             latest = own[0] if own else None
             awarded = next((a for a in own if a.status == APPROVED), None)
@@ -534,6 +541,7 @@ def auditor_file(file_id: int) -> EvidenceFile:
         record = db.session.scalar(select(EvidenceFile).where(EvidenceFile.id == file_id))
         if record is None:
             raise NotFound()
+        _auditor_assessment(record.assessment_id)  # a draft's evidence is not the auditor's yet
         audit.record("download", record, {"assessment_id": record.assessment_id})
         db.session.commit()
         db.session.refresh(record)
@@ -546,12 +554,10 @@ def auditor_compare(assessment_id: int, other_id: int | None):
     Only assessments of the same institution are compared; another id is ``NotFound``.
     """
     with all_institutions("a federation auditor compares two periods of one institution"):
-        later = db.session.scalar(select(Assessment).where(Assessment.id == assessment_id))
-        if later is None:
-            raise NotFound()
-        others = list(db.session.scalars(
+        later = _auditor_assessment(assessment_id)
+        others = list(db.session.scalars(_submitted(
             select(Assessment).where(Assessment.institution_id == later.institution_id,
-                                     Assessment.id != later.id).order_by(Assessment.period_end.desc())))
+                                     Assessment.id != later.id)).order_by(Assessment.period_end.desc())))
         earlier = next((a for a in others if a.id == other_id), None)
         if other_id is not None and earlier is None:
             raise NotFound()
