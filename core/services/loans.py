@@ -165,6 +165,8 @@ def draft_application(client_id: int, data: dict, *, user) -> Loan:
     chosen = product(values["product_code"])
     loan = Loan(client_id=client.id, status="draft", annual_rate=chosen.annual_rate,
                 repayment_method=chosen.repayment_method, upfront_fee=to_money(chosen.fees),
+                prepayment_indemnity_months=chosen.prepayment_indemnity_months,
+                prepayment_indemnity_percent=chosen.prepayment_indemnity_percent,
                 grace_kind="principal" if values["grace_months"] else "none",
                 drafted_by_id=user.id, frequency_months=1, schedule_version=0,
                 **{k: v for k, v in values.items()})
