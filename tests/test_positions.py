@@ -167,7 +167,6 @@ def test_stored_equals_replayed_after_every_step(staff_a, steps):
 def test_payoff_quote_and_full_early_repayment(staff_a):
     loan = make_loan(staff_a, principal="6000", disbursed_on=date(2025, 1, 15))
     with acting_for(staff_a.institution_id):
-
         lines = sorted(loans.get_loan(loan.id).schedule_lines, key=lambda l: l.number)
         pay(staff_a, loan, lines[0].due_date, lines[0].total)
         pay(staff_a, loan, lines[1].due_date, lines[1].total)

@@ -220,7 +220,7 @@ def pay_off(loan_id: int, *, on: date, user, indemnity_months=None) -> LedgerEnt
         raise ValidationFailed({"": _l("Nothing is left to pay: the loan is settled by what was received.")})
     standing = _standing(loan, on, indemnity_months)
     _version(loan, standing, standing.principal_ahead, quote.accrued, quote.indemnity, [])
-    entry = _book(loan, on, quote.total, user, "payoff", "early repayment (payoff)")
+    entry = _book(loan, on, quote.total, user, "payoff", None)
     loan.status, loan.closed_on = "repaid", on
     positions.refresh(loan)
     _commit_or_conflict()
@@ -306,8 +306,33 @@ def prepay(loan_id: int, *, on: date | None, amount, option: str | None, user) -
     worked = plan(loan, on=on, amount=amount, option=option)
     standing = _standing(loan, on)
     _version(loan, standing, worked.capital, worked.accrued, worked.indemnity, list(worked.instalments))
-    note = ("early repayment: shorter term" if option == SHORTER_TERM else "early repayment: lower instalment")
-    entry = _book(loan, on, worked.amount, user, "prepayment", note)
+    entry = _book(loan, on, worked.amount, user, "prepayment", option)  # the note keeps the option chosen
     positions.refresh(loan)
     _commit_or_conflict()
     return entry
+
+
+def indemnity_terms(loan: Loan) -> str:
+    """The loan's indemnity in words, in the current locale: none, months of interest or a percentage."""
+    from flask_babel import gettext as _
+
+    if loan.prepayment_indemnity_months:
+        months = min(Decimal(loan.prepayment_indemnity_months), MAX_INDEMNITY_MONTHS)
+        return _("%(months)s months of interest on the capital repaid early",
+                 months=format_decimal(months.normalize(), "#,##0.##"))
+    if loan.prepayment_indemnity_percent:
+        return _("%(percent)s %% of the capital repaid early, at most six months of interest on it",
+                 percent=format_decimal(Decimal(loan.prepayment_indemnity_percent).normalize(), "#,##0.###"))
+    return _("none")
+
+
+def early_repayment_right(loan: Loan) -> str:
+    """The borrower's right to repay early and its indemnity, as the offer and the statement say it."""
+    from flask_babel import gettext as _
+
+    return _("You may repay the loan early, in full or in part, at any time. You then pay the principal "
+             "repaid early, the interest accrued on it up to the day of the repayment and the reinvestment "
+             "indemnity of your contract: %(terms)s. Interest not yet due is never charged. By law (article "
+             "1907bis of the Civil Code, law of 21 December 2013 on SME financing) the indemnity never "
+             "exceeds six months of interest on the capital repaid early. After a partial repayment you "
+             "choose a shorter term or a lower instalment.", terms=indemnity_terms(loan))
