@@ -52,6 +52,8 @@ __all__ = [
     "hookimpl",
     "is_german_speaking",
     "language_requirement",
+    "prepayment_indemnity_setting",
+    "MAX_PREPAYMENT_INDEMNITY_MONTHS",
     "province_for_postal_code",
     "public",
     "region_for_postal_code",
@@ -244,10 +246,17 @@ class LoanProduct:
     own_contribution_min_share: Decimal = Decimal("0")
     #: An enterprise number (KBO/BCE) must be known before the money is paid out.
     enterprise_number_before_disbursement: bool = False
+    #: Early-repayment (reinvestment) indemnity on the capital repaid early: a number of months of
+    #: interest at the loan's rate, **or** a percentage of that capital; default none. Whatever is
+    #: declared, core caps it at six months' interest on the capital repaid early (Belgian SME
+    #: financing law of 21 December 2013, art. 1907bis of the Civil Code; see docs/lending.md).
+    prepayment_indemnity_months: Decimal = Decimal("0")
+    prepayment_indemnity_percent: Decimal = Decimal("0")
 
     def __post_init__(self):
         for name in ("min_amount", "max_amount", "annual_rate", "fees", "honour_loan_cap",
-                     "own_contribution_min_share", "large_amount_threshold"):
+                     "own_contribution_min_share", "large_amount_threshold", "prepayment_indemnity_months",
+                     "prepayment_indemnity_percent"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _decimal(value, f"{self.code}: {name}"))
@@ -294,6 +303,14 @@ class LoanProduct:
             found.append(f"product {code}: a guarantor is required but guarantees are not allowed")
         if min(self.honour_loan_max_deferral_months, self.grace_period_max_months) < 0:
             found.append(f"product {code}: deferral and grace periods must not be negative")
+        if not Decimal("0") <= self.prepayment_indemnity_months <= MAX_PREPAYMENT_INDEMNITY_MONTHS:
+            found.append(f"product {code}: prepayment_indemnity_months must be between 0 and "
+                         f"{MAX_PREPAYMENT_INDEMNITY_MONTHS} (the legal maximum is six months' interest)")
+        if not Decimal("0") <= self.prepayment_indemnity_percent <= Decimal("100"):
+            found.append(f"product {code}: prepayment_indemnity_percent must be a percentage in [0, 100]")
+        if self.prepayment_indemnity_months and self.prepayment_indemnity_percent:
+            found.append(f"product {code}: declare the prepayment indemnity in months of interest or as a "
+                         "percentage, not both")
         return found
 
     def check_application(self, *, amount: Decimal, term_months: int,
@@ -751,6 +768,22 @@ def _fits_stage(product: LoanProduct, stage: Stage, age: int | None) -> bool:
         return ((product.min_enterprise_age_months is None or age >= product.min_enterprise_age_months)
                 and (product.max_enterprise_age_months is None or age < product.max_enterprise_age_months))
     return stage in product.stages
+
+
+#: The legal cap on an early-repayment indemnity for business credit: six months' interest on the
+#: capital repaid early (SME financing law of 21 December 2013, art. 1907bis Civil Code).
+MAX_PREPAYMENT_INDEMNITY_MONTHS = Decimal("6")
+
+
+def prepayment_indemnity_setting() -> Setting:
+    """The setting of an early-repayment indemnity in months of interest (default 0: none, at most
+    the legal six). Add it to ``Institution.settings()`` and pass its value to each product's
+    ``prepayment_indemnity_months``."""
+    return Setting("prepayment_indemnity_months", "decimal",
+                   texts("Early repayment: indemnity in months of interest (0 = none, at most 6)",
+                         "Vervroegde terugbetaling: wederbeleggingsvergoeding in maanden rente (0 = geen, hoogstens 6)",
+                         "Remboursement anticipé : indemnité de remploi en mois d'intérêts (0 = aucune, 6 au plus)"),
+                   default=Decimal("0"), minimum=Decimal("0"), maximum=MAX_PREPAYMENT_INDEMNITY_MONTHS)
 
 
 def language_requirement() -> Setting:

@@ -18,6 +18,7 @@ MICROSTART_FORM = {
     "jump_rate": "12.13", "boost_rate": "11.13", "min_amount": "500", "max_amount": "25000",
     "young_business_max_amount": "15000", "max_term_months": "48", "guarantor_required": "y",
     "honour_loan_divisor": "3", "honour_loan_base": "microloan", "honour_loan_max_deferral_months": "24",
+    "prepayment_indemnity_months": "0",
 }
 
 

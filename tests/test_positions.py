@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from core.cli import main
 from core.extensions import db
 from core.models import LedgerEntry, Loan, LoanPosition, ScheduleLine
-from core.services import allocation, loans, positions, repayments
+from core.services import allocation, loans, positions, prepayment, repayments
 from core.services.errors import ValidationFailed
 from core.services.schedules import build_schedule, loan_terms
 from core.tenancy import acting_for, all_institutions
@@ -109,10 +109,12 @@ operation = st.one_of(
     st.tuples(st.just("reschedule"), st.integers(6, 24), st.integers(1, 60)),
     st.tuples(st.just("write_off"), st.integers(0, 0), st.integers(1, 60)),
     st.tuples(st.just("recovery"), st.integers(1, 300), st.integers(1, 30)),
+    st.tuples(st.just("prepay"), st.integers(1, 1500), st.integers(0, 45)),  # euros, days after the last date
+    st.tuples(st.just("payoff"), st.integers(0, 0), st.integers(0, 45)),
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(operation, min_size=1, max_size=6))
 def test_stored_equals_replayed_after_every_step(staff_a, steps):
     loan = make_loan(staff_a, principal="2400", term_months="12", disbursed_on=date(2025, 1, 15))
@@ -136,9 +138,16 @@ def test_stored_equals_replayed_after_every_step(staff_a, steps):
                 elif kind == "write_off":
                     day = day + timedelta(days=b)
                     repayments.write_off(loan.id, on=day, user=staff_a.admin)
-                else:
+                elif kind == "recovery":
                     day = day + timedelta(days=b)
                     repayments.record_recovery(loan.id, on=day, amount=str(a), user=staff_a.admin)
+                elif kind == "prepay":
+                    day = min(day + timedelta(days=b), date.today())
+                    prepayment.prepay(loan.id, on=day, amount=Decimal(a), user=staff_a.officer,
+                                      option=(prepayment.SHORTER_TERM, prepayment.LOWER_INSTALMENT)[a % 2])
+                else:
+                    day = min(day + timedelta(days=b), date.today())
+                    prepayment.pay_off(loan.id, on=day, user=staff_a.officer)
             except ValidationFailed:
                 db.session.rollback()
             assert positions.verify([loan.id]) == []
@@ -158,8 +167,6 @@ def test_stored_equals_replayed_after_every_step(staff_a, steps):
 def test_payoff_quote_and_full_early_repayment(staff_a):
     loan = make_loan(staff_a, principal="6000", disbursed_on=date(2025, 1, 15))
     with acting_for(staff_a.institution_id):
-        from core.services import prepayment
-
         lines = sorted(loans.get_loan(loan.id).schedule_lines, key=lambda l: l.number)
         pay(staff_a, loan, lines[0].due_date, lines[0].total)
         pay(staff_a, loan, lines[1].due_date, lines[1].total)

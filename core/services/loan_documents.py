@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 
 from pathlib import Path
 
+from core.services.prepayment import early_repayment_right
+
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 
 
@@ -29,18 +31,28 @@ def offer_pdf(offer, product_name: str, language: str) -> bytes:
     pdf.multi_cell(0, 7, _("Loan offer and contract summary"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
     pdf.multi_cell(0, 6, loan.client.full_name, new_x="LMARGIN", new_y="NEXT")
-    rows = [(_("Product"), product_name), (_("Amount of the microloan"), _money(loan.principal))]
+    rows = [(_("Product"), product_name), (_("Amount of the microloan"), _money(loan.principal)),
+            (_("Term"), f"{loan.term_months} " + _("months")), (_("Nominal yearly rate"), f"{loan.annual_rate} %"),
+            (_("Upfront fee"), _money(loan.upfront_fee)), (_("Total interest"), _money(offer.cost.interest)),
+            (_("Total cost of borrowing"), _money(offer.cost.total)),
+            (_("Annual percentage rate of charge (APR)"), f"{offer.apr} %"),
+            (_("Total to repay"), _money(offer.total_repaid))]
     if offer.honour:
-        rows.append((_("Interest-free honour loan"), _money(loan.honour_loan)))
-    rows += [(_("Term"), f"{loan.term_months} " + _("months")), (_("Nominal yearly rate"), f"{loan.annual_rate} %"),
-             (_("Upfront fee"), _money(loan.upfront_fee)), (_("Total interest"), _money(offer.cost.interest)),
-             (_("Total cost of borrowing"), _money(offer.cost.total)),
-             (_("Annual percentage rate of charge (APR)"), f"{offer.apr} %"),
-             (_("Total to repay"), _money(offer.total_repaid))]
+        rows += [(_("Interest-free honour loan"), _money(loan.honour_loan)),
+                 (_("Interest and fees"), _("none, interest-free")),
+                 (_("Repayment"), _("%(n)s monthly instalments from %(date)s", n=loan.term_months,
+                                    date=format_date(offer.honour_first_due_on, "short"))),
+                 (_("Total to repay"), _money(offer.honour_total_repaid))]
     pdf.ln(2)
     for label, value in rows:
         pdf.cell(90, 6, label)
         pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
+    if offer.combined_apr is not None:
+        pdf.multi_cell(0, 5, _("For information only: the APR of the microloan and the honour loan taken together "
+                               "is %(apr)s %%; the microloan's own APR above is the one that applies to it.",
+                               apr=offer.combined_apr), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.multi_cell(0, 5, early_repayment_right(loan), new_x="LMARGIN", new_y="NEXT")
     for schedule, title in ((offer.schedule, _("Microloan schedule")),
                             (offer.honour, _("Honour loan schedule (no interest)"))):
         if schedule is not None:

@@ -165,6 +165,8 @@ def draft_application(client_id: int, data: dict, *, user) -> Loan:
     chosen = product(values["product_code"])
     loan = Loan(client_id=client.id, status="draft", annual_rate=chosen.annual_rate,
                 repayment_method=chosen.repayment_method, upfront_fee=to_money(chosen.fees),
+                prepayment_indemnity_months=chosen.prepayment_indemnity_months,
+                prepayment_indemnity_percent=chosen.prepayment_indemnity_percent,
                 grace_kind="principal" if values["grace_months"] else "none",
                 drafted_by_id=user.id, frequency_months=1, schedule_version=0,
                 **{k: v for k, v in values.items()})
@@ -236,26 +238,49 @@ def honour_schedule(loan: Loan, disbursed_on: date) -> Schedule | None:
 
 @dataclass(frozen=True)
 class Offer:
-    """What the borrower is told before signing."""
+    """What the borrower is told before signing.
+
+    ``cost`` and ``apr`` are the **microloan's own** (issue 11, point 7): the interest-free honour
+    loan is a separate credit with its own terms (``honour``), shown beside it. ``combined_apr``
+    (both credits' cash flows together, lower because the honour loan costs nothing) is only an
+    extra, labelled line; None without an honour loan.
+    """
 
     loan: Loan
     disbursed_on: date
     schedule: Schedule
     honour: Schedule | None
     cost: CostOfBorrowing
-    apr: Decimal  # percent, one decimal
+    apr: Decimal  # percent, one decimal: the microloan's
+    combined_apr: Decimal | None = None
 
     @property
     def total_repaid(self) -> Decimal:
-        return self.schedule.total_repaid + (self.honour.total_repaid if self.honour else 0)
+        """What the microloan's instalments ask for."""
+        return self.schedule.total_repaid
+
+    @property
+    def honour_total_repaid(self) -> Decimal:
+        return self.honour.total_repaid if self.honour else Decimal("0.00")
+
+    @property
+    def combined_total_repaid(self) -> Decimal:
+        return self.total_repaid + self.honour_total_repaid
+
+    @property
+    def honour_first_due_on(self) -> date | None:
+        """The first repayment of the honour loan (after its deferral)."""
+        return next((i.due_on for i in self.honour.instalments if i.total), None) if self.honour else None
 
 
 def offer(loan: Loan, disbursed_on: date | None = None) -> Offer:
-    """Schedules, total cost of borrowing and APR of the loan (disbursed, or as if paid out on a date)."""
+    """Schedules, the microloan's total cost of borrowing and APR, the honour loan's terms beside
+    them, and the combined APR as an extra figure (disbursed, or as if paid out on a date)."""
     on = loan.disbursed_on or disbursed_on or date.today()
     schedule, honour = terms_schedule(loan, on), honour_schedule(loan, on)
-    parts = [schedule] + ([honour] if honour else [])
-    return Offer(loan, on, schedule, honour, cost_of_borrowing(*parts), apr_percent(cash_flows(*parts)))
+    combined = apr_percent(cash_flows(schedule, honour)) if honour else None
+    return Offer(loan, on, schedule, honour, cost_of_borrowing(schedule), apr_percent(cash_flows(schedule)),
+                 combined)
 
 
 def _lines(loan: Loan, schedule: Schedule, kind: str, version: int) -> list[ScheduleLine]:

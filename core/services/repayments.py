@@ -132,6 +132,8 @@ def reverse(loan_id: int, entry_id: int, *, on: date, user, note: str | None = N
         raise ValidationFailed({"": _l("Only a payment can be reversed.")})
     if loan.rescheduled_on and target.value_date < loan.rescheduled_on:
         raise ValidationFailed({"": _l("A payment made before the rescheduling cannot be reversed.")})
+    if target.source in ("prepayment", "payoff"):
+        raise ValidationFailed({"": _l("An early repayment made a new schedule: it cannot be reversed.")})
     on = on or date.today()
     allocation.check_entry(schedule_of(loan), _engine_entries(loan), allocation.Reversal("new", on, target.id))
     entry = LedgerEntry(loan_id=loan.id, kind="reversal", amount=target.amount, value_date=on,

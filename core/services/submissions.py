@@ -1,6 +1,6 @@
 """One-time submission tokens: a form that books money is booked once, however often it is sent.
 
-Each form that books (payment, disbursement, reversal, write-off, recovery) carries a random
+Each form that books (payment, disbursement, reversal, write-off, recovery, prepayment, payoff) carries a random
 token. ``book_once`` inserts the token into ``submission_tokens`` (unique) in the same transaction
 as the booking: a second submit of the same form (a double click, a reload, ten parallel requests)
 hits the unique key, its transaction is rolled back and it gets ``AlreadySubmitted``. Two
@@ -21,7 +21,7 @@ from core.services.errors import ValidationFailed
 from core.tenancy import current_institution_id
 
 T = TypeVar("T")
-PURPOSES = ("payment", "disbursement", "reversal", "write_off", "recovery", "statement")
+PURPOSES = ("payment", "disbursement", "reversal", "write_off", "recovery", "statement", "prepayment", "payoff")
 
 
 class AlreadySubmitted(Exception):

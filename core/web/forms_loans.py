@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
@@ -87,6 +87,28 @@ class WriteOffForm(OnceForm, VersionForm):
 class RescheduleForm(VersionForm):
     rescheduled_on = DateField(_l("New schedule starts on"), validators=[Optional()])
     term_months = StringField(_l("New term (months)"))
+
+
+class PayoffForm(OnceForm):
+    paid_on = DateField(_l("Repaid on"), validators=[Optional()])
+
+
+PREPAYMENT_OPTIONS = {"shorter_term": _l("Shorter term: the instalment stays, fewer instalments"),
+                      "lower_instalment": _l("Lower instalment: as many instalments, each lower")}
+
+
+#: How the ledger names a payment that made a schedule version (``LedgerEntry.source``; a
+#: prepayment's note is the option chosen).
+EARLY_REPAYMENT_LABELS = {"payoff": _l("early repayment, loan paid off"),
+                          "shorter_term": _l("early repayment, shorter term"),
+                          "lower_instalment": _l("early repayment, lower instalment")}
+
+
+class PrepaymentForm(OnceForm):
+    paid_on = DateField(_l("Repaid on"), validators=[Optional()])
+    amount = AmountField(_l("Amount repaid early (EUR)"))
+    option = RadioField(_l("After the prepayment"), choices=[SelectChoice(k, v) for k, v in PREPAYMENT_OPTIONS.items()],
+                        validate_choice=False)
 
 
 class StatementForm(FlaskForm):

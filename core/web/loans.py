@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from core.models import INSTITUTION_ROLES
 from core.services import loans as service
-from core.services import positions, repayments
+from core.services import positions, prepayment, repayments
 from core.services.clients import get_client
 from core.services.errors import NotFound, ValidationFailed
 from core.services.payment_reference import reference_for_loan
@@ -41,7 +41,18 @@ def money(value) -> str:
 def _labels():
     return dict(loan_status_labels=f.STATUS_LABELS, purpose_labels=f.PURPOSE_LABELS,
                 ledger_labels=f.LEDGER_LABELS, bucket_labels=f.BUCKET_LABELS,
-                structured_reference=lambda loan: reference_for_loan(loan.id) if loan.payment_reference else "")
+                structured_reference=lambda loan: reference_for_loan(loan.id) if loan.payment_reference else "",
+                early_repayment_right=prepayment.early_repayment_right, ledger_note=_ledger_note,
+                indemnity_terms=prepayment.indemnity_terms)
+
+
+def _ledger_note(entry) -> str:
+    """What the ledger shows in its note column: an early repayment named in the reader's language."""
+    if entry.source == "payoff":
+        return str(f.EARLY_REPAYMENT_LABELS["payoff"])
+    if entry.source == "prepayment" and entry.note in f.EARLY_REPAYMENT_LABELS:
+        return str(f.EARLY_REPAYMENT_LABELS[entry.note])
+    return entry.note or entry.reference or ""
 
 
 def _loan_or_404(loan_id: int):
@@ -116,7 +127,8 @@ def _forms(loan, fresh: bool = False) -> dict:
     bound = {"formdata": None} if fresh else {}
     forms = dict(decision=f.DecisionForm(**bound), disburse=f.DisburseForm(**bound), payment=f.PaymentForm(**bound),
                  reversal=f.ReversalForm(**bound), write_off=f.WriteOffForm(**bound), recovery=f.PaymentForm(**bound),
-                 reschedule=f.RescheduleForm(**bound), submit=f.VersionForm(**bound))
+                 reschedule=f.RescheduleForm(**bound), submit=f.VersionForm(**bound),
+                 payoff=f.PayoffForm(**bound), prepayment=f.PrepaymentForm(**bound))
     for form in forms.values():
         if "version" in form and not form.version.data:
             form.version.data = loan.version
@@ -126,15 +138,33 @@ def _forms(loan, fresh: bool = False) -> dict:
 
 
 def _show(loan, status: int = 200, forms: dict | None = None, action_error: str | None = None,
-          notice: str | None = None):
+          notice: str | None = None, fragment: str | None = None, quote_on: date | None = None):
     on = _as_of()
     current = positions.loan_position(loan, on) if loan.disbursed_on else None
     old_versions = sorted({l.version for l in loan.schedule_lines if l.version != loan.schedule_version})
-    return render("loans/show.html", status=status, loan=loan, position=current, on=on,
-                  forms={**_forms(loan, fresh=notice is not None), **(forms or {})}, action_error=action_error,
+    forms = {**_forms(loan, fresh=notice is not None), **(forms or {})}
+    if quote_on is None:
+        quote_on = forms["payoff"].paid_on.data or forms["prepayment"].paid_on.data or date.today()
+    for name in ("payoff", "prepayment"):
+        if forms[name].paid_on.data is None and not forms[name].paid_on.raw_data and quote_on:
+            forms[name].paid_on.data = quote_on
+    return render("loans/show.html", fragment=fragment, status=status, loan=loan, position=current, on=on,
+                  forms=forms, action_error=action_error, **_quote(loan, quote_on),
                   notice=notice,
                   product_name=_product_name, old_versions=old_versions,
                   recovered=repayments.recovered(loan), may_decide=loan.drafted_by_id != current_user.id)
+
+
+def _quote(loan, on: date | None) -> dict:
+    """The payoff quote on ``on`` for the panel, or the reason there is none (a bad date)."""
+    if loan.status != "active" or current_user.role not in LENDERS:
+        return dict(quote=None, quote_error=None, quote_on=on)
+    if not on:
+        return dict(quote=None, quote_error=_("Enter the date of the payment."), quote_on=None)
+    try:
+        return dict(quote=prepayment.payoff_quote(loan, on), quote_error=None, quote_on=on)
+    except ValidationFailed as failed:
+        return dict(quote=None, quote_error=next(iter(failed.errors.values())), quote_on=on)
 
 
 def _as_of() -> date:
@@ -156,6 +186,8 @@ ALREADY_BOOKED = {
     "disbursement": _l("This form was already sent: the disbursement was recorded once. Here is the loan as it stands."),
     "reversal": _l("This form was already sent: the payment was reversed once. Here is the loan as it stands."),
     "write_off": _l("This form was already sent: the loan was written off once. Here is the loan as it stands."),
+    "prepayment": _l("This form was already sent: the prepayment was booked once, not twice. Here is the loan as it stands."),
+    "payoff": _l("This form was already sent: the loan was paid off once. Here is the loan as it stands."),
 }
 
 
@@ -252,6 +284,57 @@ def reschedule(loan_id: int):
         repayments.reschedule_loan(loan.id, on=form.rescheduled_on.data, term_months=term, user=current_user,
                                    version=form.version.data)
     return _act(loan_id, "reschedule", f.RescheduleForm(), act)
+
+
+@bp.route("/<int:loan_id>/payoff-quote")
+@roles_required(*LENDERS)
+def payoff_quote(loan_id: int):
+    """The payoff quote at the date asked (``?on=``); htmx swaps the quote alone."""
+    loan = _loan_or_404(loan_id)
+    try:
+        on = date.fromisoformat(request.args.get("quote_on") or request.args.get("paid_on") or "")
+    except ValueError:
+        on = None
+    status = 422 if _quote(loan, on)["quote_error"] else 200
+    return _show(loan, status, fragment="loans/_payoff_quote.html", quote_on=on or "")
+
+
+@bp.route("/<int:loan_id>/payoff", methods=["POST"])
+@roles_required(*LENDERS)
+def pay_off(loan_id: int):
+    return _act(loan_id, "payoff", f.PayoffForm(), lambda loan, form: prepayment.pay_off(
+        loan.id, on=form.paid_on.data, user=current_user), once="payoff")
+
+
+@bp.route("/<int:loan_id>/prepay", methods=["POST"])
+@roles_required(*LENDERS)
+def prepay(loan_id: int):
+    return _act(loan_id, "prepayment", f.PrepaymentForm(), lambda loan, form: prepayment.prepay(
+        loan.id, on=form.paid_on.data, amount=form.amount.data, option=form.option.data or None,
+        user=current_user), once="prepayment")
+
+
+@bp.route("/<int:loan_id>/account-statement")
+@roles_required(*STAFF)
+def account_statement(loan_id: int):
+    """The borrower's statement of the loan in the client's language, laid out for printing: where
+    the loan stands today, its schedule and ledger, the payoff amount today and the right to repay
+    early with its indemnity."""
+    loan = _loan_or_404(loan_id)
+    if not loan.disbursed_on:
+        abort(404)
+    language = _client_language(loan)
+    today = date.today()
+    with force_locale(language):
+        quote = None
+        if loan.status == "active" and not (loan.honour_loan and loan.honour_loan > 0):
+            try:
+                quote = prepayment.payoff_quote(loan, max(today, max((e.value_date for e in loan.ledger),
+                                                                      default=today)))
+            except ValidationFailed:
+                quote = None
+        return render("loans/account_statement.html", loan=loan, language=language, today=today,
+                      position=positions.loan_position(loan, today), quote=quote, product_name=_product_name)
 
 
 # --- the offer: page, print view, PDF ------------------------------------------------------------

@@ -4,7 +4,8 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts,
-                             Region, Setting, Stage, language_requirement, texts)
+                             Region, Setting, Stage, language_requirement,
+                             prepayment_indemnity_setting, texts)
 
 
 class MicroStart(Institution):
@@ -77,6 +78,7 @@ class MicroStart(Institution):
                             "Erelening: langste aflossingsvrije periode (maanden)",
                             "Prêt d'honneur : différé maximal (mois)"),
                     default=24, minimum=0, maximum=60),
+            prepayment_indemnity_setting(),
         ]
 
     def products(self, settings) -> list[LoanProduct]:
@@ -87,7 +89,8 @@ class MicroStart(Institution):
                       large_amount_threshold=s["young_business_max_amount"], large_amount_min_age_months=12,
                       guarantor_required=s["guarantor_required"], honour_loan_allowed=True,
                       honour_loan_cap=_honour_cap(s["honour_loan_divisor"], s["honour_loan_base"]),
-                      honour_loan_max_deferral_months=s["honour_loan_max_deferral_months"])
+                      honour_loan_max_deferral_months=s["honour_loan_max_deferral_months"],
+                      prepayment_indemnity_months=s["prepayment_indemnity_months"])
         return [
             LoanProduct("jump", texts("Jump", "Jump", "Jump"), annual_rate=s["jump_rate"],
                         stages=frozenset({Stage.PROJECT, Stage.STARTER}), max_enterprise_age_months=12,
