@@ -71,7 +71,8 @@ def fill(source: Path) -> None:
         for msgid, texts in mapping.items():
             message = catalog.get(msgid)
             if message is not None and texts.get(language):
-                message.string = texts[language]
+                text = texts[language]  # a list gives the plural forms of an ngettext string
+                message.string = tuple(text) if isinstance(text, list) else text
                 message.flags.discard("fuzzy")
         save(catalog, po_path(language))
 
