@@ -54,6 +54,7 @@ __all__ = [
     "language_requirement",
     "prepayment_indemnity_setting",
     "MAX_PREPAYMENT_INDEMNITY_MONTHS",
+    "late_notice_setting",
     "province_for_postal_code",
     "public",
     "region_for_postal_code",
@@ -794,6 +795,17 @@ def language_requirement() -> Setting:
                          "Alleen doorverwijzingen aannemen in een taal die de instelling bedient",
                          "N'accepter que les orientations dans une langue servie par l'institution"),
                    default=False)
+
+
+def late_notice_setting(default: int = 7) -> Setting:
+    """The setting of how many days late an instalment must be before the loan's officer and the
+    client's coach are notified (``late_notice_days``; core uses 7 when it is not declared). Add it
+    to ``Institution.settings()`` to let the institution's admin choose."""
+    return Setting("late_notice_days", "int",
+                   texts("Notify of an instalment more than this many days late",
+                         "Melden wanneer een aflossing meer dan zoveel dagen achterstaat",
+                         "Signaler une échéance en retard de plus de ce nombre de jours"),
+                   default=default, minimum=1, maximum=365)
 
 
 @dataclass(frozen=True)

@@ -249,3 +249,32 @@ def report_figures(staff):
         make_loan(staff, person(staff, last_name=f"Report-{staff.slug}"), "97531.00", date(2025, 5, 5))
         staff._report_loan = True
     return ["97,531.00", "97531.00", "97.531,00"]
+
+
+# --- notifications --------------------------------------------------------------------------
+
+def _notification(staff):
+    """A notification of ``staff``'s admin (a late instalment), made once per test."""
+    if getattr(staff, "_notification_id", None) is None:
+        from core.extensions import db
+        from core.services import notifications
+        from core.tenancy import acting_for
+
+        with acting_for(staff.institution_id):
+            [item] = notifications.notify([staff.admin], "instalment_late",
+                                          {"client": f"Notified-{staff.slug}", "due_on": "2026-01-01",
+                                           "days": 9}, "/loans/late")
+            db.session.commit()
+            staff._notification_id = item.id
+    return staff._notification_id
+
+
+@provides("notification_id")
+def a_notification(staff):
+    return _notification(staff)
+
+
+@marker
+def notification_text(staff):
+    _notification(staff)
+    return [f"Notified-{staff.slug}"]

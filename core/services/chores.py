@@ -64,25 +64,34 @@ class Chore:
         return getattr(importlib.import_module(module), name)
 
 
-def check_arrears_everywhere() -> int:
-    """Tell listeners about newly late instalments of every institution (``loan.instalment_late``)."""
+def each_institution(check) -> list:
+    """``check()`` acting for each institution in turn; the list of what each call returned."""
     from core.models import Institution
-    from core.services import repayments
     from core.tenancy import acting_for, all_institutions
 
-    with all_institutions("the daily arrears check covers every institution"):
-        ids = list(db.session.scalars(select(Institution.id)))
-    return sum(_in_institution(acting_for, institution_id, repayments.check_arrears) for institution_id in ids)
+    with all_institutions("a daily check covers every institution"):
+        ids = list(db.session.scalars(select(Institution.id).order_by(Institution.id)))
+    results = []
+    for institution_id in ids:
+        with acting_for(institution_id):
+            results.append(check())
+    return results
 
 
-def _in_institution(acting_for, institution_id, check) -> int:
-    with acting_for(institution_id):
-        return check(date.today())
+def check_arrears_everywhere() -> int:
+    """Tell listeners about newly late instalments of every institution (``loan.instalment_late``)."""
+    from core.services import repayments
+
+    return sum(each_institution(lambda: repayments.check_arrears(date.today())))
 
 
 CHORES: list[Chore] = [
     Chore("check-arrears", "daily", "core.services.chores:check_arrears_everywhere", at=time(6, 0)),
     Chore("prune-login-attempts", "daily", "core.services.accounts:prune_login_attempts", at=time(3, 0)),
+    Chore("notify-late-instalments", "daily", "core.services.notifications:late_instalments_everywhere",
+          at=time(6, 15)),
+    Chore("notify-deadlines", "daily", "core.services.notifications:daily_checks", at=time(6, 30)),
+    Chore("notification-digest", "daily", "core.services.notifications:send_digests", at=time(7, 0)),
 ]
 
 

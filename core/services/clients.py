@@ -27,7 +27,7 @@ from core.models.people import (
 from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import audit, identifiers, plugin_fields, timeline
+from core.services import audit, identifiers, notifications, plugin_fields, timeline
 from core.services.errors import NotFound, ValidationFailed
 from core.services.spreadsheet_cells import csv_row, xlsx_row
 
@@ -647,6 +647,7 @@ def step_export(export_id: int, *, user) -> ClientExport:
     if len(clients) < EXPORT_CHUNK:
         job.status = "done"
         job.total = job.done
+        notifications.export_finished(job)
     try:
         db.session.commit()
     except StaleDataError:  # another worker recorded this chunk first

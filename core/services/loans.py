@@ -20,7 +20,7 @@ from core.models import Client, Loan, ScheduleLine
 from core.models.types import to_money, utcnow
 from core.plugin_api import PURPOSES, Event, LoanProduct
 from core.plugins import emit
-from core.services import plugin_settings, positions
+from core.services import notifications, plugin_settings, positions
 from core.services.errors import NotFound, ValidationFailed
 from core.services.payment_reference import reference_for_loan
 from core.services.pricing import CostOfBorrowing, apr_percent, cash_flows, cost_of_borrowing
@@ -195,6 +195,7 @@ def submit(loan_id: int, *, user, version=None) -> Loan:
     loan = get_loan(loan_id)
     _expect(loan, version, "draft")
     loan.status, loan.submitted_at = "submitted", utcnow()
+    notifications.loan_submitted(loan)
     _commit_or_conflict()
     return loan
 
@@ -212,6 +213,7 @@ def decide(loan_id: int, *, user, approve: bool, version, note: str = "") -> Loa
         raise ValidationFailed({"note": _l("Give the reason for the rejection.")})
     loan.status = "approved" if approve else "rejected"
     loan.decided_by_id, loan.decided_at, loan.decision_note = user.id, utcnow(), note.strip() or None
+    notifications.loan_decided(loan)
     _commit_or_conflict()
     emit(Event("loan.approved" if approve else "loan.rejected", loan.institution_id,
                {"loan_id": loan.id, "client_id": loan.client_id}))

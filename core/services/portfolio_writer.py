@@ -301,11 +301,23 @@ def execute_run(run_id: int) -> None:
         result = import_portfolio(io.StringIO(content), progress=progress)
     except Exception:  # logged; the run says it failed rather than spinning forever
         log.exception("portfolio import run %s failed", run_id)
-        _set(run_id, status="failed", content=None, errors=json.dumps([[0, "", "unexpected error"]]))
+        db.session.rollback()
+        _finish(run_id, status="failed", content=None, errors=json.dumps([[0, "", "unexpected error"]]))
         return
     errors = [[e.line, e.column, str(e.message)] for e in result.errors]
-    _set(run_id, status="done" if result.ok else "failed", content=None, rows_done=2 * total,
-         clients=result.clients, loans=result.loans, errors=json.dumps(errors) if errors else None)
+    _finish(run_id, status="done" if result.ok else "failed", content=None, rows_done=2 * total,
+            clients=result.clients, loans=result.loans, errors=json.dumps(errors) if errors else None)
+
+
+def _finish(run_id: int, **values) -> None:
+    """The run's last state and the notification of its author, in one transaction."""
+    from core.services import notifications
+
+    run = get_run(run_id)
+    for name, value in values.items():
+        setattr(run, name, value)
+    notifications.import_finished(run)
+    db.session.commit()
 
 
 def run_errors(run: ImportRun) -> list[tuple[int, str, str]]:

@@ -23,7 +23,7 @@ from core.models.referrals import (
 from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import audit, webhooks
+from core.services import audit, notifications, webhooks
 from core.services.errors import NotFound, ValidationFailed
 from core.services.referral_routing import DEFAULT_CONTACT_DAYS, add_working_days, assess_all, choose
 from core.tenancy import all_institutions
@@ -286,6 +286,7 @@ def _route(referral: Referral, offered: set[int] | None = None) -> None:
         db.session.add(offer)
         referral.status, referral.institution_id, referral.offered_at = OFFERED, target.id, utcnow()
         _changed(referral, "referral.offered")
+        notifications.referral_offered(offer)
 
 
 # --- what the referrer reads and does -----------------------------------------------------------

@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from core.plugin_api import (Institution, LoanProduct, Office, Region, Setting,
-                             language_requirement, texts)
+                             language_requirement, late_notice_setting, texts)
 
 
 class Brusoc(Institution):
@@ -27,6 +27,7 @@ class Brusoc(Institution):
         """OPEN UP's ceiling is 25,000 or 30,000 EUR *(confirm)*: a setting."""
         return [
             language_requirement(),
+            late_notice_setting(),
             Setting("max_amount", "decimal", texts("OPEN UP: largest loan (EUR)", "OPEN UP: grootste lening (EUR)",
                                                    "OPEN UP : plus grand prêt (EUR)"),
                     default=Decimal("25000"), minimum=Decimal("1")),

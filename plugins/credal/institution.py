@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from core.plugin_api import (ClientField, Institution, LoanProduct, Office, Region, Setting,
-                             language_requirement, texts)
+                             language_requirement, late_notice_setting, texts)
 
 
 class Credal(Institution):
@@ -34,6 +34,7 @@ class Credal(Institution):
         defaults below are placeholders for Crédal's admin to set."""
         return [
             language_requirement(),
+            late_notice_setting(),
             Setting("max_amount", "decimal", texts("Largest loan (EUR)", "Grootste lening (EUR)",
                                                    "Plus grand prêt (EUR)"),
                     default=Decimal("25000"), minimum=Decimal("1")),

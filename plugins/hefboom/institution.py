@@ -4,7 +4,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts,
-                             Region, Setting, language_requirement, texts)
+                             Region, Setting, language_requirement, late_notice_setting, texts)
 
 
 class Hefboom(Institution):
@@ -37,6 +37,7 @@ class Hefboom(Institution):
         """Whether Hefboom serves Brussels is *(confirm)* in DOMAIN.md: a setting, off by default."""
         return [
             language_requirement(),
+            late_notice_setting(),
             Setting("serves_brussels", "bool", texts("Also serves the Brussels-Capital Region",
                                                      "Bedient ook het Brussels Hoofdstedelijk Gewest",
                                                      "Dessert aussi la Région de Bruxelles-Capitale"),

@@ -4,7 +4,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts,
-                             Region, Setting, Stage, language_requirement,
+                             Region, Setting, Stage, language_requirement, late_notice_setting,
                              prepayment_indemnity_setting, texts)
 
 
@@ -40,6 +40,7 @@ class MicroStart(Institution):
         """microStart's figures; those DOMAIN.md marks *(confirm)* are settings with its defaults."""
         return [
             language_requirement(),
+            late_notice_setting(),
             Setting("jump_rate", "decimal", texts("Jump: annual rate (%)", "Jump: jaarlijkse rentevoet (%)",
                                                     "Jump : taux annuel (%)"),
                     default=Decimal("12.13"), minimum=Decimal("0"), maximum=Decimal("99")),

@@ -41,6 +41,7 @@ from core.models.compliance import (
 from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
+from core.services import notifications
 from core.services.compliance import scoring
 from core.services.compliance.scoring import Score
 from core.services.errors import NotFound, ValidationFailed
@@ -379,7 +380,11 @@ def start_review(*, assessment_id: int, by: User) -> Assessment:
 
 def request_changes(*, assessment_id: int, by: User) -> Assessment:
     """An auditor sends the self-assessment back to the institution (after commenting)."""
-    return _auditor_change(assessment_id, by, lambda a: _move(a, (UNDER_REVIEW,), CHANGES_REQUESTED))
+    def change(assessment: Assessment) -> None:
+        _move(assessment, (UNDER_REVIEW,), CHANGES_REQUESTED)
+        notifications.assessment_reviewed(assessment, "returned")
+
+    return _auditor_change(assessment_id, by, change)
 
 
 def approve(*, assessment_id: int, by: User, on: date | None = None) -> Assessment:
@@ -395,6 +400,7 @@ def approve(*, assessment_id: int, by: User, on: date | None = None) -> Assessme
         assessment.award_date = on or today()
         assessment.valid_until = add_years(assessment.award_date, AWARD_YEARS)
         assessment.progress_report_due = add_years(assessment.award_date, PROGRESS_REPORT_YEARS)
+        notifications.assessment_reviewed(assessment, "approved")
 
     assessment = _auditor_change(assessment_id, by, change)
     emit(Event("compliance.approved", assessment.institution_id, {"assessment_id": assessment.id}))
