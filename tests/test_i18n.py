@@ -30,11 +30,16 @@ def test_every_string_is_translated():
     assert i18n.missing() == [], "run: python scripts/i18n.py missing"
 
 
+def _key(value):
+    """A plural message's id and strings are lists in one reader and tuples in the other."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def test_compiled_catalogues_match_the_po_files():
     for language in i18n.LANGUAGES:
-        po = {m.id: m.string for m in i18n.load(i18n.po_path(language)) if m.id}
+        po = {_key(m.id): _key(m.string) for m in i18n.load(i18n.po_path(language)) if m.id}
         with i18n.po_path(language).with_suffix(".mo").open("rb") as handle:
-            mo = {m.id: m.string for m in read_mo(handle) if m.id}
+            mo = {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
         assert po == mo, "run: python scripts/i18n.py compile"
 
 
