@@ -117,6 +117,8 @@ def _check(loan: Loan, on: date | None) -> None:
         raise ValidationFailed({"": _l("Only an active loan can be paid off early: this one is repaid.")})
     if loan.status != "active":
         raise ValidationFailed({"": _l("Only an active loan can be paid off early.")})
+    if loan.honour_loan and loan.honour_loan > 0:
+        raise ValidationFailed({"": _l("A loan with an honour loan cannot be paid off here yet.")})
     if on is None:
         raise ValidationFailed({"paid_on": _l("Enter the date of the payment.")})
     if on < (loan.rescheduled_on or loan.disbursed_on):
@@ -181,9 +183,17 @@ def payoff_quote(loan: Loan, on: date, indemnity_months=None) -> PayoffQuote:
     date before the disbursement, in the future or before the last ledger entry, and on a loan
     that is not active. ``indemnity_months`` overrides the loan's indemnity (a what-if)."""
     _check(loan, on)
-    if loan.honour_loan and loan.honour_loan > 0:
-        raise ValidationFailed({"": _l("A loan with an honour loan cannot be paid off here yet.")})
     return _quote(_standing(loan, on, indemnity_months))
+
+
+def statement_quote(loan: Loan, today: date) -> PayoffQuote | None:
+    """The payoff amount printed on the borrower's statement: today's, or that of the last ledger
+    entry's date when one is dated later; None when the loan cannot be paid off early here."""
+    on = max(today, max((e.value_date for e in loan.ledger), default=today))
+    try:
+        return payoff_quote(loan, on)
+    except ValidationFailed:
+        return None
 
 
 def _version(loan: Loan, standing: _Standing, capital: Decimal, accrued: Decimal, indemnity: Decimal,
@@ -249,8 +259,6 @@ def plan(loan: Loan, *, on: date | None, amount, option: str | None) -> Prepayme
     together with the interest accrued on it since the last due date and the indemnity on it.
     """
     _check(loan, on)
-    if loan.honour_loan and loan.honour_loan > 0:
-        raise ValidationFailed({"": _l("A loan with an honour loan cannot be paid off here yet.")})
     if amount is None or not isinstance(amount, Decimal) or amount <= 0:
         raise ValidationFailed({"amount": _l("Enter an amount greater than zero.")})
     if option not in OPTIONS:

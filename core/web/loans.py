@@ -138,7 +138,8 @@ def _forms(loan, fresh: bool = False) -> dict:
 
 
 def _show(loan, status: int = 200, forms: dict | None = None, action_error: str | None = None,
-          notice: str | None = None, fragment: str | None = None, quote_on: date | None = None):
+          notice: str | None = None, fragment: str | None = None, quote_on: date | None = None,
+          quote: dict | None = None):
     on = _as_of()
     current = positions.loan_position(loan, on) if loan.disbursed_on else None
     old_versions = sorted({l.version for l in loan.schedule_lines if l.version != loan.schedule_version})
@@ -149,7 +150,7 @@ def _show(loan, status: int = 200, forms: dict | None = None, action_error: str 
         if forms[name].paid_on.data is None and not forms[name].paid_on.raw_data and quote_on:
             forms[name].paid_on.data = quote_on
     return render("loans/show.html", fragment=fragment, status=status, loan=loan, position=current, on=on,
-                  forms=forms, action_error=action_error, **_quote(loan, quote_on),
+                  forms=forms, action_error=action_error, **(quote or _quote(loan, quote_on)),
                   notice=notice,
                   product_name=_product_name, old_versions=old_versions,
                   recovered=repayments.recovered(loan), may_decide=loan.drafted_by_id != current_user.id)
@@ -295,8 +296,9 @@ def payoff_quote(loan_id: int):
         on = date.fromisoformat(request.args.get("quote_on") or request.args.get("paid_on") or "")
     except ValueError:
         on = None
-    status = 422 if _quote(loan, on)["quote_error"] else 200
-    return _show(loan, status, fragment="loans/_payoff_quote.html", quote_on=on or "")
+    quote = _quote(loan, on)
+    return _show(loan, 422 if quote["quote_error"] else 200, fragment="loans/_payoff_quote.html",
+                 quote_on=on or "", quote=quote)
 
 
 @bp.route("/<int:loan_id>/payoff", methods=["POST"])
@@ -326,13 +328,7 @@ def account_statement(loan_id: int):
     language = _client_language(loan)
     today = date.today()
     with force_locale(language):
-        quote = None
-        if loan.status == "active" and not (loan.honour_loan and loan.honour_loan > 0):
-            try:
-                quote = prepayment.payoff_quote(loan, max(today, max((e.value_date for e in loan.ledger),
-                                                                      default=today)))
-            except ValidationFailed:
-                quote = None
+        quote = prepayment.statement_quote(loan, today)
         return render("loans/account_statement.html", loan=loan, language=language, today=today,
                       position=positions.loan_position(loan, today), quote=quote, product_name=_product_name)
 
