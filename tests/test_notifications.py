@@ -48,3 +48,20 @@ def test_preferences_off_tells_nothing(client, staff_a, as_user):
     make_loan(staff_a, status="submitted")
     with acting_for(staff_a.institution_id):
         assert notifications.for_user(staff_a.admin.id) == []
+
+
+def test_amounts_and_dates_read_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    from core.models.notifications import Notification
+    from core.services import notifications
+
+    offered = Notification(kind="referral_offered", params={"amount": "12000.00", "deadline": "2026-12-09",
+                                                            "offer": "#4"})
+    with app.test_request_context(), force_locale("nl"):
+        dutch = notifications.text(offered)
+    with app.test_request_context(), force_locale("fr"):
+        french = notifications.text(offered)
+    assert "€\u00a012.000,00" in dutch and "9 dec 2026" in dutch
+    assert "12\u202f000,00" in french or "12\u00a0000,00" in french
+    assert "2026-12-09" not in dutch + french

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Iterable
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import format_currency, format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
@@ -57,18 +58,18 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "referral_offered": Kind(
         _l("A referral is offered to my institution"), LENDERS, MODE_IMMEDIATELY,
-        {"": _l("A referral of %(amount)s EUR was offered to your institution: first contact by %(deadline)s.")}),
+        {"": _l("A referral of %(amount)s was offered to your institution: first contact by %(deadline)s.")}),
     "referral_deadline": Kind(
         _l("The contact deadline of a referral is tomorrow, or passed"), LENDERS, MODE_IMMEDIATELY,
         {"tomorrow": _l("The contact deadline of referral %(offer)s is tomorrow, %(deadline)s."),
          "passed": _l("The contact deadline of referral %(offer)s passed on %(deadline)s.")}),
     "loan_awaiting_decision": Kind(
         _l("A loan application waits for my decision"), LENDERS, MODE_IMMEDIATELY,
-        {"": _l("The loan application of %(client)s (%(amount)s EUR) waits for your decision.")}),
+        {"": _l("The loan application of %(client)s (%(amount)s) waits for your decision.")}),
     "loan_decided": Kind(
         _l("A decision was taken on my loan application"), LENDERS, MODE_IMMEDIATELY,
-        {"approved": _l("Your loan application for %(client)s (%(amount)s EUR) was approved."),
-         "rejected": _l("Your loan application for %(client)s (%(amount)s EUR) was rejected.")}),
+        {"approved": _l("Your loan application for %(client)s (%(amount)s) was approved."),
+         "rejected": _l("Your loan application for %(client)s (%(amount)s) was rejected.")}),
     "instalment_late": Kind(
         _l("An instalment of a loan I follow is late"), STAFF, MODE_DIGEST,
         {"": _l("An instalment of the loan of %(client)s, due on %(due_on)s, is %(days)s days late.")}),
@@ -167,10 +168,14 @@ def user(user_id: int | None) -> User | None:
 
 # --- reading -------------------------------------------------------------------------------------
 
-def _shown(value):
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+def _shown(key: str, value):
+    """A stored parameter as the reader reads it: amounts and ISO dates through Babel, in the
+    current language (of the page, or of the mail)."""
+    if key == "amount":
+        return format_currency(Decimal(str(value)), "EUR")
+    if isinstance(value, str) and len(value) == 10:
         try:
-            return date.fromisoformat(value).strftime("%d/%m/%Y")
+            return format_date(date.fromisoformat(value), "medium")
         except ValueError:
             return value
     return value
@@ -190,7 +195,9 @@ def text(notification: Notification, *, for_mail: bool = False) -> str:
         return notification.kind
     params = notification.params or {}
     template = spec.texts.get(params.get("variant", ""), next(iter(spec.texts.values())))
-    values = _Defaulting({key: _shown(value) for key, value in params.items()})
+    values = _Defaulting({key: _shown(key, value) for key, value in params.items()})
+    if "period_start" in params:
+        values["period"] = f"{values['period_start']} – {values['period_end']}"
     if for_mail:
         values.update({key: str(value) for key, value in IN_MAILS.items() if key in values})
     return str(template) % values
@@ -492,9 +499,9 @@ def loan_decided(loan) -> list[Notification]:
 
 def assessment_reviewed(assessment, variant: str) -> list[Notification]:
     """The federation sent the institution's self-assessment back (``returned``) or approved it."""
-    period = f"{assessment.period_start:%d/%m/%Y} – {assessment.period_end:%d/%m/%Y}"
     return notify(staff_of(assessment.institution_id, ADMINS), "assessment_reviewed",
-                  {"variant": variant, "period": period},
+                  {"variant": variant, "period_start": assessment.period_start.isoformat(),
+                   "period_end": assessment.period_end.isoformat()},
                   path("compliance.assessment", assessment_id=assessment.id))
 
 
