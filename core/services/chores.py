@@ -64,6 +64,11 @@ class Chore:
         return getattr(importlib.import_module(module), name)
 
 
+def today() -> date:
+    """Today in Brussels: the calendar of every daily chore, whatever the server's time zone."""
+    return datetime.now(BRUSSELS).date()
+
+
 def each_institution(check) -> list:
     """``check()`` acting for each institution in turn; the list of what each call returned."""
     from core.models import Institution
@@ -82,7 +87,7 @@ def check_arrears_everywhere() -> int:
     """Tell listeners about newly late instalments of every institution (``loan.instalment_late``)."""
     from core.services import repayments
 
-    return sum(each_institution(lambda: repayments.check_arrears(date.today())))
+    return sum(each_institution(lambda: repayments.check_arrears(today())))
 
 
 CHORES: list[Chore] = [

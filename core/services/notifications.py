@@ -19,7 +19,7 @@ run as daily chores (``core.services.chores.CHORES``); ``once_key`` makes each t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable
 
@@ -325,17 +325,10 @@ def send_digests() -> int:
 
 # --- the daily checks ----------------------------------------------------------------------------
 
-def today() -> date:
-    """Today in Brussels (the chores' calendar)."""
-    from core.services.chores import BRUSSELS
-
-    return datetime.now(BRUSSELS).date()
-
-
 def daily_checks() -> str:
     """Every institution's calendar checks (a chore): referral deadlines, overdue agreed actions,
     tomorrow's sessions, compliance due dates. Returns what was told, by check."""
-    from core.services.chores import each_institution
+    from core.services.chores import each_institution, today
 
     on = today()
     totals = {"referral_deadlines": 0, "actions_overdue": 0, "sessions_tomorrow": 0, "assessments_due": 0}
@@ -349,7 +342,7 @@ def daily_checks() -> str:
 
 def late_instalments_everywhere() -> int:
     """Every institution's loans with an instalment more than its ``late_notice_days`` late (a chore)."""
-    from core.services.chores import each_institution
+    from core.services.chores import each_institution, today
 
     on = today()
     return sum(each_institution(lambda: late_instalments(on)))
