@@ -47,6 +47,11 @@ class Money(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
+        if value.__class__ is Decimal:  # the usual case, already in whole cents: no rounding to do
+            cents = value.scaleb(2)
+            whole = int(cents)
+            if whole == cents:
+                return whole
         return int(to_money(value) * 100)
 
     def process_result_value(self, value, dialect):

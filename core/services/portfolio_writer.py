@@ -3,7 +3,7 @@
 ``portfolio_import.read_portfolio`` checks every row first (with the institution's product rules
 through its ``loan_rules`` callback, and loan references not used yet); if any row is wrong,
 nothing is written and every error names its line and column. Otherwise clients, loans and their
-schedules are written in ONE transaction (schedule lines with one multi-row insert).
+schedules are written in ONE transaction (schedule lines, ledger and positions in bulk, ``bulk_rows.insert_rows``).
 
 The file carries no repayment history, so the import states its assumptions in the ledger, as
 entries of source ``import`` that an officer can reverse: an ``active`` loan is taken as up to
@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Callable, TextIO
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from core import tenancy
 from core.extensions import db
@@ -35,6 +35,7 @@ from core.models import Client, ImportRun, LedgerEntry, Loan, LoanPosition, Sche
 from core.plugin_api import Event
 from core.plugins import emit
 from core.services import plugin_settings, positions
+from core.services.bulk_rows import insert_rows
 from core.services.clients import age_group, search_key
 from core.services.errors import NotFound
 from core.services.payment_reference import reference_for_loan
@@ -145,11 +146,9 @@ def _write(checked: PortfolioFile, products: dict, today: date, progress) -> lis
     db.session.execute(update(table).where(table.c.id == bindparam("loan"))
                        .values(payment_reference=bindparam("reference")), references)
     summaries = _positions(pairs, ledger, today)
-    _insert_lines(lines)
-    if ledger:
-        db.session.execute(insert(LedgerEntry.__table__), ledger)
-    if summaries:
-        db.session.execute(insert(LoanPosition.__table__), summaries)
+    insert_rows(ScheduleLine.__table__, lines)
+    insert_rows(LedgerEntry.__table__, ledger)
+    insert_rows(LoanPosition.__table__, summaries)
     db.session.flush()
     return [loan for _, loan, _ in pairs]
 
@@ -179,28 +178,6 @@ def _assumed_payment(loan: Loan, status: str, schedule_rows: list[dict], today: 
              "note": note, "institution_id": loan.institution_id, "reference": None, "reverses_id": None,
              "created_by_id": None}
             for on, amount in sorted(by_date.items()) if amount > 0]
-
-
-LINE_COLUMNS = ("loan_id", "version", "kind", "number", "due_date", "principal", "interest", "fees",
-                "institution_id", "principal_paid", "interest_paid", "fees_paid", "due_before", "principal_from")
-MONEY_COLUMNS = ("principal", "interest", "fees", "principal_paid", "interest_paid", "fees_paid", "due_before",
-                 "principal_from")
-
-
-def _insert_lines(lines: list[dict]) -> None:
-    """Schedule lines: COPY on PostgreSQL (executemany there is one round trip per row), else executemany."""
-    if not lines:
-        return
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        connection.execute(insert(ScheduleLine.__table__), lines)
-        return
-    money = ScheduleLine.__table__.c.principal.type.process_bind_param  # EUR -> integer cents
-    with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f"COPY loan_schedule_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
-            for line in lines:
-                copy.write_row([money(line[c], None) if c in MONEY_COLUMNS else line[c]
-                                for c in LINE_COLUMNS])
 
 
 def _client(imported) -> Client:
