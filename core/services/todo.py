@@ -192,7 +192,9 @@ def mail_failures(now: datetime) -> Panel:
              .where(OutboxMail.status == MAIL_FAILED,
                     OutboxMail.failed_at >= now - timedelta(days=MAIL_FAILURE_DAYS))
              .order_by(OutboxMail.failed_at.desc(), OutboxMail.id.desc()))
-    return _panel("mail_failures", query)
+    panel = _panel("mail_failures", query)
+    panel.figures["days"] = MAIL_FAILURE_DAYS
+    return panel
 
 
 def stuck_imports(now: datetime) -> Panel:
