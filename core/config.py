@@ -97,6 +97,7 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "MICROFIN_MAIL_FROM": _env("MAIL_FROM", "Microfin CRM <no-reply@localhost>"),
         "MICROFIN_BASE_URL": _env("BASE_URL", "http://localhost:5000"),
         "MICROFIN_PASSWORD_RESET_MINUTES": _env_int("PASSWORD_RESET_MINUTES", 60),
+        "MICROFIN_EMAIL_CHANGE_HOURS": _env_int("EMAIL_CHANGE_HOURS", 24),
     }
     settings.update(overrides)
     if not settings.get("MICROFIN_DATA_KEY"):

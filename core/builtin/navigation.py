@@ -12,6 +12,8 @@ def menu_items(user, institution):
     """Core's own entries: home for all, the team and the audit trail for admins."""
     return [
         MenuItem(_l("Home"), "home.index", order=0, description=_l("Your starting page.")),
+        MenuItem(_l("My account"), "account.index", frozenset(ROLES), order=95,
+                 description=_l("Your email address and password.")),
         MenuItem(_l("Institutions"), "home.institutions", frozenset(ROLES), order=90,
                  description=_l("Who serves whom across the sector.")),
         MenuItem(_l("Referrals"), "referrals.inbox", frozenset({"admin", "officer", "coach"}), order=30,

@@ -8,6 +8,7 @@ from core.models.accounts import (  # noqa: F401
     ROLE_OFFICER,
     ROLE_OPERATOR,
     ROLES,
+    EmailChange,
     Institution,
     LoginAttempt,
     User,

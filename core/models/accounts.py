@@ -86,3 +86,22 @@ class LoginAttempt(db.Model):
     address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EmailChange(db.Model):
+    """A new e-mail address a user asked for, waiting to be confirmed from that address.
+
+    Only the SHA-256 of the link's token is kept; the address changes when the link is used
+    (``confirmed_at``), before ``expires_at``. A newer request replaces the pending one.
+    """
+
+    __tablename__ = "email_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    old_email: Mapped[str] = mapped_column(String(254))
+    new_email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -43,3 +43,14 @@ def attach_errors(form: FlaskForm, errors: dict) -> None:
             form.form_errors.append(message)
         elif message not in field.errors:
             field.errors = [*field.errors, message]
+
+
+class EmailChangeForm(FlaskForm):
+    new_email = EmailField(_l("New email address"), validators=[DataRequired(_l("Enter an email address."))])
+    current_password = PasswordField(_l("Your current password"),
+                                     validators=[DataRequired(_l("Enter your password."))])
+
+
+class PasswordChangeForm(SetPasswordForm):
+    current_password = PasswordField(_l("Your current password"),
+                                     validators=[DataRequired(_l("Enter your password."))])

@@ -8,6 +8,7 @@ from flask_login import current_user
 from core.config import LANGUAGES
 from core.extensions import db
 from core.models import ROLES
+from core.services import todo
 from core.services.institutions import enabled_institutions
 from core.access import public, roles_required
 from core.web.rendering import render
@@ -20,7 +21,10 @@ bp = Blueprint("home", __name__)
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return render("home/index.html", institutions=enabled_institutions())
+    from core.services.chores import today
+
+    on = today()
+    return render("home/index.html", panels=todo.for_user(current_user, today=on), today=on)
 
 
 @bp.route("/language", methods=["POST"])
