@@ -49,6 +49,9 @@ def _configure_extensions(app: Flask) -> None:
     limiter.init_app(app)
     tenancy.install()
     audit.install()
+    from core import sqlite_setup
+
+    sqlite_setup.install(app)
 
 
 def _configure_plugins(app: Flask) -> None:

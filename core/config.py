@@ -98,6 +98,9 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "MICROFIN_BASE_URL": _env("BASE_URL", "http://localhost:5000"),
         "MICROFIN_PASSWORD_RESET_MINUTES": _env_int("PASSWORD_RESET_MINUTES", 60),
         "MICROFIN_EMAIL_CHANGE_HOURS": _env_int("EMAIL_CHANGE_HOURS", 24),
+        # Any request body above this is refused with 413 before it is read (chunked ones too).
+        "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_BYTES", 20 * 1024 * 1024),
+        "MICROFIN_SQLITE_BUSY_TIMEOUT": _env_int("SQLITE_BUSY_TIMEOUT", 15),  # seconds
     }
     settings.update(overrides)
     if not settings.get("MICROFIN_DATA_KEY"):

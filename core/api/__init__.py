@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 from datetime import datetime
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from core.api import schemas
+from core.request_limits import streamed_body_too_large
 from core.api.problems import field_errors, problem
 from core.extensions import csrf, db, limiter
 from core.models.types import utcnow
@@ -39,16 +39,9 @@ limiter.limit(_rate_limit, key_func=_limit_key)(bp)
 
 
 def _buffer_streamed_body():
-    """A body sent without Content-Length (chunked) is read up to the limit here: one byte more
-    and the answer is 413, never a body cut at the limit and parsed."""
-    environ = request.environ
-    if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated"):
-        return None
-    raw = environ["wsgi.input"].read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
+    """A chunked body over the API's limit: 413, never a body cut at the limit and parsed."""
+    if streamed_body_too_large(MAX_BODY):
         return problem(413, "too-large", f"The body may be at most {MAX_BODY} bytes.")
-    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
-    del environ["wsgi.input_terminated"]
     return None
 
 

@@ -8,6 +8,7 @@ TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 413: "Request body too large", 415: "Unsupported media type",
     422: "Unprocessable request", 429: "Too many requests", 500: "Internal server error",
+    503: "Service unavailable",
 }
 
 

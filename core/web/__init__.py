@@ -178,6 +178,13 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(Exception, _handle_unexpected)
+    from sqlalchemy.exc import OperationalError
+
+    from core.web import operability
+
+    app.register_error_handler(OperationalError, operability.database_unavailable)
+    app.after_request(operability.response_headers)
+    app.before_request_funcs.setdefault(None, []).insert(0, operability.refuse_large_streamed_body)
     from core.web import filters
 
     filters.init_app(app)
