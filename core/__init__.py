@@ -39,7 +39,7 @@ def _configure_extensions(app: Flask) -> None:
     from core import models  # noqa: F401  (every table known before migrations run)
     from core import tenancy
     from core.extensions import csrf, db, htmx, limiter, migrate
-    from core.services import audit
+    from core.services import audit, snapshots
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
@@ -49,6 +49,7 @@ def _configure_extensions(app: Flask) -> None:
     limiter.init_app(app)
     tenancy.install()
     audit.install()
+    snapshots.install()
     from core import sqlite_setup
 
     sqlite_setup.install(app)

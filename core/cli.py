@@ -521,6 +521,30 @@ def loans_refresh_positions(slug):
         with acting_for(institution_id):
             total += positions.refresh_all()
     click.echo(f"{total} loan position(s) refreshed")
+@loans_group.group("snapshots")
+def loans_snapshots():
+    """Month-end portfolio snapshots (the history the portfolio report's trend reads)."""
+
+
+@loans_snapshots.command("rebuild")
+@click.option("--institution", "slug", default=None, help="Only this institution (its slug).")
+@click.option("--since", default=None, metavar="DATE", help="From this date's month end (YYYY-MM-DD; "
+              "default: the institution's first disbursement).")
+@with_appcontext
+def loans_snapshots_rebuild(slug, since):
+    """Rewrite the snapshot of every closed month end from the ledgers (all institutions, or one)."""
+    from datetime import date
+
+    from core.services import snapshots
+
+    try:
+        start = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise click.UsageError("--since: enter a date as YYYY-MM-DD") from None
+    total = sum(snapshots.rebuild(institution_id, start) for institution_id, _ in _position_institutions(slug))
+    click.echo(f"{total} snapshot(s) written")
+
+
 # --- reports ----------------------------------------------------------------------------------
 
 @main.group()

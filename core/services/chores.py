@@ -97,6 +97,8 @@ CHORES: list[Chore] = [
           at=time(6, 15)),
     Chore("notify-deadlines", "daily", "core.services.notifications:daily_checks", at=time(6, 30)),
     Chore("notification-digest", "daily", "core.services.notifications:send_digests", at=time(7, 0)),
+    Chore("portfolio-snapshots", "monthly", "core.services.snapshots:write_previous_month_everywhere",
+          at=time(2, 0)),
 ]
 
 

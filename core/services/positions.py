@@ -367,17 +367,28 @@ def _first_unpaid(on: date, where: list):
 
 def quality(on: date) -> arrears.PortfolioQuality:
     """PAR30 and PAR90 of the current institution on ``on``, from stored positions (one statement)."""
+    _, _, gross, at30, at90 = portfolio_at(on)
+    return arrears.PortfolioQuality(on, gross, at30, at90)
+
+
+def portfolio_at(on: date, where: Iterable = ()) -> tuple[int, int, Decimal, Decimal, Decimal]:
+    """(borrowers, loans, gross outstanding principal, at risk 30, at risk 90) on ``on``, from
+    stored positions in one statement; ``where`` narrows the loans (e.g. ``Loan.institution_id == 3``
+    when run for several institutions under ``all_institutions``). A loan paid in full by then,
+    written off by then or not yet disbursed does not count."""
     from datetime import timedelta
 
-    _, outstanding, oldest, query = _first_unpaid(on, [])
+    loans, outstanding, oldest, query = _first_unpaid(on, list(where))
     late = ScheduleLine.due_date < on
     row = db.session.execute(query.with_only_columns(
+        func.count(func.distinct(loans.c.client_id)), func.count(),
         func.coalesce(func.sum(outstanding), 0),
         func.coalesce(func.sum(case((and_(late, oldest < on - timedelta(days=30)), outstanding), else_=0)), 0),
         func.coalesce(func.sum(case((and_(late, oldest < on - timedelta(days=90)), outstanding), else_=0)), 0),
         maintain_column_froms=True)).one()
-    gross, at30, at90 = (_euros(value) for value in row)
-    return arrears.PortfolioQuality(on, gross, at30, at90)
+    borrowers, count, *amounts = row
+    gross, at30, at90 = (_euros(value) for value in amounts)
+    return int(borrowers or 0), int(count or 0), gross, at30, at90
 
 
 @dataclass(frozen=True)

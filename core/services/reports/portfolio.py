@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 from core.extensions import db
 from core.models.lending import LedgerEntry, Loan, ScheduleLine
 from core.models.positions import LoanPosition
+from core.services import positions
 from core.services.errors import ValidationFailed
 from core.services.reports.common import (DISBURSED_STATUSES, MIN_CELL, SUPPRESSED, Period, Scope, cents,
                                           euros, in_period)
@@ -257,23 +258,31 @@ def qualities(scope: Scope, days: list[date]) -> list[Quality]:
 
 
 def quality_at(scope: Scope, on: date) -> Quality:
-    """Borrowers, loans, gross outstanding principal and PAR30/PAR90 of ``scope`` on ``on``."""
-    return qualities(scope, [on])[0]
+    """Borrowers, loans, gross outstanding principal and PAR30/PAR90 of ``scope`` on ``on``, read
+    from the stored loan positions (``positions.portfolio_at``: one statement, no window)."""
+    where = [] if scope.institution_id is None else [Loan.institution_id == scope.institution_id]
+    with all_institutions("portfolio report (scope filtered explicitly)"):
+        borrowers, loans, gross, at30, at90 = positions.portfolio_at(on, where)
+    return Quality(on, borrowers, loans, gross, at30, at90)
 
 
 def repayment(scope: Scope, start: date, end: date) -> tuple[Decimal, Decimal]:
     """(due, repaid of it): instalments (microloan and honour, merged) due in [start, end] (up to a loan's write-off),
-    and what the payments up to ``end`` paid of them, oldest first as the engine allocates."""
+    and what the payments up to ``end`` paid of them, oldest first as the engine allocates.
+
+    Only the lines due in the window are read: each stores ``due_before`` (everything due before
+    it in payment order, ``positions.py``), and the window's lines of a loan follow each other."""
     paid, off = _paid_by(end), _written_off()
-    lines = _lines(scope, [Loan.disbursed_on <= end])
-    before = lines.c.due_through - lines.c.total
-    in_window = and_(lines.c.due_date >= start, lines.c.due_date <= end,
-                     (off.c.on.is_(None)) | (lines.c.due_date <= off.c.on))
-    per_loan = (select(lines.c.loan_id,
-                       func.coalesce(func.min(case((in_window, before))), 0).label("before"),
-                       func.coalesce(func.sum(case((in_window, lines.c.total))), 0).label("due"))
-                .select_from(lines).outerjoin(off, off.c.loan_id == lines.c.loan_id)
-                .group_by(lines.c.loan_id).subquery())
+    total = cents(ScheduleLine.principal) + cents(ScheduleLine.interest) + cents(ScheduleLine.fees)
+    conditions = [*_scoped_loans(scope, [Loan.disbursed_on <= end]), ScheduleLine.due_date >= start,
+                  ScheduleLine.due_date <= end, (off.c.on.is_(None)) | (ScheduleLine.due_date <= off.c.on)]
+    if scope.institution_id is not None:  # on both tables, so either index can serve
+        conditions.append(ScheduleLine.institution_id == scope.institution_id)
+    per_loan = (select(ScheduleLine.loan_id, func.min(cents(ScheduleLine.due_before)).label("before"),
+                       func.sum(total).label("due"))
+                .join(Loan, and_(Loan.id == ScheduleLine.loan_id, Loan.schedule_version == ScheduleLine.version))
+                .outerjoin(off, off.c.loan_id == ScheduleLine.loan_id)
+                .where(*conditions).group_by(ScheduleLine.loan_id).subquery())
     available = func.coalesce(paid.c.paid, 0) - per_loan.c.before
     repaid = case((available <= 0, 0), (available < per_loan.c.due, available), else_=per_loan.c.due)
     query = (select(func.sum(per_loan.c.due), func.sum(repaid)).select_from(per_loan)
@@ -305,6 +314,12 @@ def _written_off_in(scope: Scope, period: Period) -> Decimal:
     return euros(_run(query).scalar())
 
 
+def flows(scope: Scope, period: Period) -> tuple[int, Decimal, Decimal]:
+    """(loans disbursed, amount disbursed, principal written off) of ``scope`` in ``period``."""
+    loans, amount = _disbursed(scope, period)
+    return loans, amount, _written_off_in(scope, period)
+
+
 def _disbursed_by_month(scope: Scope, start: date, end: date) -> dict[str, tuple[int, Decimal]]:
     month = func.substr(func.cast(Loan.disbursed_on, db.String), 1, 7) if db.engine.dialect.name == "sqlite" \
         else func.to_char(Loan.disbursed_on, literal("YYYY-MM"))
@@ -329,6 +344,34 @@ def default_period(at: date) -> Period:
     return Period(date(year, month, 1), at)
 
 
+def is_closed(day: date) -> bool:
+    """True for a month end before today: the report reads its snapshot."""
+    from core.services import snapshots
+
+    return snapshots.is_month_end(day) and day <= snapshots.last_closed_month_end()
+
+
+def _trend(scope: Scope, period: Period, ends: list[date]) -> tuple[Month, ...]:
+    """One ``Month`` per month end: closed month ends from their snapshots (computed and stored when
+    missing), the open month from stored positions. A month cut by the period's start counts its
+    disbursements from that day, so those are read live."""
+    from core.services import snapshots
+
+    stored = snapshots.month_ends_of(scope, ends)
+    whole = {day for day in stored if day.replace(day=1) >= period.start}
+    flows = _disbursed_by_month(scope, period.start, period.end) if len(whole) < len(ends) else {}
+    months = []
+    for day in ends:
+        key = f"{day:%Y-%m}"
+        if day in whole:
+            month = stored[day]
+            months.append(Month(key, month.disbursed_loans, month.disbursed_amount, month.quality))
+        else:
+            quality = stored[day].quality if day in stored else quality_at(scope, day)
+            months.append(Month(key, *flows.get(key, (0, Decimal("0.00"))), quality))
+    return tuple(months)
+
+
 def portfolio_report(scope: Scope, at: date, period: Period | None = None) -> PortfolioReport:
     """The portfolio of ``scope``: quality at ``at``; flows, write-off ratio, repayment rate and the
     monthly trend over ``period`` (default: the twelve months up to ``at``, at most 36 months).
@@ -347,14 +390,11 @@ def portfolio_report(scope: Scope, at: date, period: Period | None = None) -> Po
         raise ValidationFailed({"from": _l("Choose a period of at most %(months)d months.",
                                            months=MAX_TREND_MONTHS)})
     period = Period(start, end)
-    flows = _disbursed_by_month(scope, start, end)
-    days = sorted({*ends, at})
-    by_day = dict(zip(days, qualities(scope, days)))  # one statement for the trend and ``at``
-    trend = tuple(Month(f"{day:%Y-%m}", *flows.get(f"{day:%Y-%m}", (0, Decimal("0.00"))), by_day[day])
-                  for day in ends)
+    trend = _trend(scope, period, ends)
+    quality = trend[-1].quality if ends[-1] == at and not is_closed(at) else quality_at(scope, at)
     loans, amount = _disbursed(scope, period)
     written = _written_off_in(scope, period)
     average = sum((m.quality.gross_outstanding for m in trend), Decimal(0)) / len(trend)
     due, repaid = repayment(scope, start, end)
-    return PortfolioReport(scope, at, period, by_day[at], loans, amount, written,
+    return PortfolioReport(scope, at, period, quality, loans, amount, written,
                            ratio(written, average), due, repaid, trend)
