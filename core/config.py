@@ -11,6 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 LANGUAGES = ("nl", "fr", "en")
+#: The public self-referral pages (``/refer``) and their mail are also in German; the rest of the
+#: app is not (German is never offered by the language switch nor kept as a preference).
+SELF_REFERRAL_LANGUAGES = ("nl", "fr", "en", "de")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -97,6 +100,9 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "MICROFIN_MAIL_FROM": _env("MAIL_FROM", "Microfin CRM <no-reply@localhost>"),
         "MICROFIN_BASE_URL": _env("BASE_URL", "http://localhost:5000"),
         "MICROFIN_PASSWORD_RESET_MINUTES": _env_int("PASSWORD_RESET_MINUTES", 60),
+        # Self-referral (/refer): how long the confirmation link works; sends per client address.
+        "MICROFIN_SELF_REFERRAL_HOURS": _env_int("SELF_REFERRAL_HOURS", 48),
+        "MICROFIN_SELF_REFERRAL_RATE_LIMIT": _env("SELF_REFERRAL_RATE_LIMIT", "10/hour"),
     }
     settings.update(overrides)
     if not settings.get("MICROFIN_DATA_KEY"):

@@ -97,6 +97,7 @@ CHORES: list[Chore] = [
           at=time(6, 15)),
     Chore("notify-deadlines", "daily", "core.services.notifications:daily_checks", at=time(6, 30)),
     Chore("notification-digest", "daily", "core.services.notifications:send_digests", at=time(7, 0)),
+    Chore("purge-self-referral-requests", "daily", "core.services.self_referrals:purge_stale", at=time(3, 15)),
 ]
 
 
