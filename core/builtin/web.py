@@ -10,8 +10,8 @@ def register_blueprints():
     from core import api
     from core.web import (admin, auth, clients, coaching, compliance, federation, home, loans,
                           notifications, operator_mail, operator_worker, password, referrals, reports,
-                          settings)
+                          self_referral, settings)
 
     return [auth.bp, home.bp, admin.bp, settings.bp, clients.bp, coaching.bp, loans.bp, referrals.bp,
             referrals.federation_bp, compliance.bp, federation.bp, reports.bp, api.bp,
-            operator_mail.bp, operator_worker.bp, password.bp, notifications.bp]
+            operator_mail.bp, operator_worker.bp, password.bp, notifications.bp, self_referral.bp]
