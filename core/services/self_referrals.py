@@ -132,6 +132,25 @@ def link_url(referrer: Referrer, language: str | None = None) -> str:
     return outbox.external_url("refer.form", code=ensure_link_code(referrer), **extra)
 
 
+def qr_code(url: str, image_format: str) -> bytes:
+    """A QR code of ``url`` to print on a refusal letter: ``svg`` (vector) or ``png``."""
+    import io
+
+    import qrcode
+
+    if image_format == "svg":
+        from qrcode.image.svg import SvgPathImage
+
+        return qrcode.make(url, image_factory=SvgPathImage, box_size=10, border=4).to_string()
+    if image_format == "png":
+        from qrcode.image.pil import PilImage
+
+        buffer = io.BytesIO()
+        qrcode.make(url, image_factory=PilImage, box_size=10, border=4).save(buffer)
+        return buffer.getvalue()
+    raise ValueError(f"unknown QR image format {image_format!r}: svg or png")
+
+
 # --- asking ----------------------------------------------------------------------------------
 
 def _filled(value) -> bool:
