@@ -90,17 +90,22 @@ def _hours() -> int:
 # --- referrers and their links -----------------------------------------------------------------
 
 def self_referrer() -> Referrer:
-    """The built-in "Self-referral" referrer (kind ``self``, no token), created on first use."""
-    found = db.session.scalar(select(Referrer).where(Referrer.kind == SELF_KIND).order_by(Referrer.id).limit(1))
-    if found is not None:
-        return found
-    try:
-        with db.session.begin_nested():
-            found = Referrer(name=SELF_REFERRER_NAME, kind=SELF_KIND)
-            db.session.add(found)
-    except IntegrityError:  # created at the same moment by another request
-        found = db.session.scalar(select(Referrer).where(Referrer.name == SELF_REFERRER_NAME))
-    return found
+    """The built-in "Self-referral" referrer (kind ``self``, no token), created on first use.
+
+    Operators cannot add a referrer of kind ``self``; if one took the name, the built-in one is
+    called "Self-referral (built-in)"."""
+    for name in (SELF_REFERRER_NAME, f"{SELF_REFERRER_NAME} (built-in)"):
+        found = db.session.scalar(select(Referrer).where(Referrer.kind == SELF_KIND).order_by(Referrer.id).limit(1))
+        if found is not None:
+            return found
+        try:
+            with db.session.begin_nested():
+                found = Referrer(name=name, kind=SELF_KIND)
+                db.session.add(found)
+            return found
+        except IntegrityError:  # the name is taken, or created at this moment by another request
+            continue
+    raise RuntimeError("no built-in self-referral referrer could be created")
 
 
 def by_link_code(code: str) -> Referrer:

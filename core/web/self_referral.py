@@ -13,6 +13,7 @@ from core.extensions import limiter
 from core.services import self_referrals
 from core.services.errors import NotFound, ValidationFailed
 from core.web.forms_refer import ConfirmForm, SelfReferralForm
+from core.web.money_fields import field_errors_only
 from core.web.rendering import render
 
 bp = Blueprint("refer", __name__, url_prefix="/refer")
@@ -51,18 +52,26 @@ def _form_page(referrer):
         return render("refer/form.html", form=form, referrer=referrer)
     if form.website.data:  # the honeypot was filled: a bot; the same answer, nothing stored
         return render("refer/sent.html", referrer=referrer)
-    if form.validate_on_submit():
+    parsed = form.validate_on_submit()
+    if parsed or field_errors_only(form):
         try:
-            self_referrals.ask(form.fields(), language=g.page_locale, referrer=referrer)
-            return render("refer/sent.html", referrer=referrer)
+            if parsed:
+                self_referrals.ask(form.fields(), language=g.page_locale, referrer=referrer)
+                return render("refer/sent.html", referrer=referrer)
+            self_referrals.validate(form.fields())  # to name every wrong field at once
         except ValidationFailed as failed:
-            for name, message in failed.errors.items():
-                field = getattr(form, name, None)
-                if field is None:
-                    form.form_errors.append(str(message))
-                else:
-                    field.errors = [*field.errors, str(message)]
+            _show_errors(form, failed.errors)
     return render("refer/form.html", form=form, referrer=referrer, status=422)
+
+
+def _show_errors(form: SelfReferralForm, errors: dict) -> None:
+    """The service's errors next to their fields (a field that could not be read keeps its own)."""
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is None:
+            form.form_errors.append(str(message))
+        elif not field.errors:
+            field.errors = [str(message)]
 
 
 @bp.route("", methods=["GET", "POST"])
