@@ -373,6 +373,37 @@ def referrers_list():
             click.echo(f"    {token.hint}…  {state}")
 
 
+@referrers.command("link")
+@click.argument("name")
+@click.option("--qr", "qr_file", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the link as a QR code to this .svg or .png file (to print on refusal letters).")
+@click.option("--lang", type=click.Choice(["nl", "fr", "en", "de"]),
+              help="Open the form in this language (default: the reader's browser language).")
+@with_appcontext
+def referrers_link(name, qr_file, lang):
+    """Print the referrer's self-referral link (/refer/<code>); a referral through it counts for it."""
+    from pathlib import Path
+
+    from core.services import audit
+    from core.services import referrers as service
+    from core.services import self_referrals
+    from core.services.errors import NotFound
+
+    image_format = Path(qr_file).suffix.lower().lstrip(".") if qr_file else None
+    if image_format not in (None, "svg", "png"):
+        raise click.BadParameter("the QR code file must end in .svg or .png", param_hint="--qr")
+    try:
+        referrer = service.by_name(name)
+    except NotFound:
+        raise click.ClickException(f"no referrer named {name!r}")
+    with audit.acting_as("cli"):
+        url = self_referrals.link_url(referrer, lang)
+    click.echo(url)
+    if qr_file:
+        Path(qr_file).write_bytes(self_referrals.qr_code(url, image_format))
+        click.echo(f"QR code written to {qr_file}", err=True)
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")

@@ -11,6 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 LANGUAGES = ("nl", "fr", "en")
+#: The public self-referral pages (``/refer``) and their mail are also in German; the rest of the
+#: app is not (German is never offered by the language switch nor kept as a preference).
+SELF_REFERRAL_LANGUAGES = ("nl", "fr", "en", "de")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -101,6 +104,9 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         # Any request body above this is refused with 413 before it is read (chunked ones too).
         "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_BYTES", 20 * 1024 * 1024),
         "MICROFIN_SQLITE_BUSY_TIMEOUT": _env_int("SQLITE_BUSY_TIMEOUT", 15),  # seconds
+        # Self-referral (/refer): how long the confirmation link works; sends per client address.
+        "MICROFIN_SELF_REFERRAL_HOURS": _env_int("SELF_REFERRAL_HOURS", 48),
+        "MICROFIN_SELF_REFERRAL_RATE_LIMIT": _env("SELF_REFERRAL_RATE_LIMIT", "10/hour"),
     }
     settings.update(overrides)
     if not settings.get("MICROFIN_DATA_KEY"):

@@ -1,20 +1,26 @@
 """Translation chores: extract, update, fill, list missing, compile.
 
-    python scripts/i18n.py update            # extract strings, merge them into nl and fr
+    python scripts/i18n.py update            # extract strings, merge them into nl and fr (and de)
     python scripts/i18n.py missing           # list untranslated or fuzzy strings (exit 1 if any)
-    python scripts/i18n.py fill FILE.json    # {"msgid": {"nl": "...", "fr": "..."}} into the catalogues
+    python scripts/i18n.py fill FILE.json    # {"msgid": {"nl": "...", "fr": "...", "de": "..."}} into the catalogues
     python scripts/i18n.py compile           # write the .mo files that ship in the package
+
+German is a partial language: its catalogue holds only the strings of the public self-referral
+pages and their mail (``PARTIAL``), the rest of the app is never shown in German.
 
 The .mo files are committed so that a plain ``pip install`` has working translations; a test
 checks they match the .po files.
 """
 from __future__ import annotations
 
+import glob
 import json
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -22,6 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "core" / "translations"
 POT = TRANSLATIONS / "messages.pot"
 LANGUAGES = ("nl", "fr")
+#: Languages translated only on some pages: their catalogue holds the strings of these files only.
+PARTIAL = {"de": ("core/web/self_referral.py", "core/web/forms_refer.py", "core/services/self_referrals.py",
+                  "core/web/labels.py", "core/services/amounts.py", "core/templates/refer/*.html",
+                  "core/templates/mail/self_referral_confirm.*", "core/templates/mail/_footer.txt",
+                  "core/templates/mail/_layout.html")}
 
 
 def po_path(language: str) -> Path:
@@ -38,25 +49,52 @@ def save(catalog, path: Path) -> None:
         write_po(handle, catalog, sort_output=True, omit_header=False, no_location=True, width=100)
 
 
-def extract() -> None:
+def extract(output: Path = POT, paths: tuple[str, ...] = (".",)) -> None:
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
                     "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output",
-                    "-o", str(POT), "."], cwd=ROOT, check=True, capture_output=True)
+                    "-o", str(output), *paths], cwd=ROOT, check=True, capture_output=True)
+
+
+def partial_files(language: str) -> tuple[str, ...]:
+    """The files whose strings a partial language's catalogue holds (relative to the root)."""
+    return tuple(sorted({name for pattern in PARTIAL[language] for name in glob.glob(pattern, root_dir=ROOT)}))
+
+
+def partial_template(language: str, directory: Path):
+    """The template (POT) of a partial language's strings, extracted into ``directory``."""
+    pot = directory / f"{language}.pot"
+    extract(pot, partial_files(language))
+    return load(pot)
+
+
+def all_languages() -> tuple[str, ...]:
+    return (*LANGUAGES, *PARTIAL)
+
+
+def _merge(template, language: str) -> None:
+    path = po_path(language)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save(Catalog(locale=language, project="microfin-crm"), path)
+    catalog = load(path)
+    catalog.update(template, no_fuzzy_matching=True)
+    catalog.obsolete.clear()
+    save(catalog, path)
 
 
 def update() -> None:
     extract()
     template = load(POT)
     for language in LANGUAGES:
-        catalog = load(po_path(language))
-        catalog.update(template, no_fuzzy_matching=True)
-        catalog.obsolete.clear()
-        save(catalog, po_path(language))
+        _merge(template, language)
+    with tempfile.TemporaryDirectory() as directory:
+        for language in PARTIAL:
+            _merge(partial_template(language, Path(directory)), language)
 
 
 def missing() -> list[tuple[str, str]]:
     found = []
-    for language in LANGUAGES:
+    for language in all_languages():
         for message in load(po_path(language)):
             if message.id and (not message.string or message.fuzzy or
                                (isinstance(message.string, tuple) and not all(message.string))):
@@ -66,7 +104,7 @@ def missing() -> list[tuple[str, str]]:
 
 def fill(source: Path) -> None:
     mapping = json.loads(source.read_text(encoding="utf-8"))
-    for language in LANGUAGES:
+    for language in all_languages():
         catalog = load(po_path(language))
         for msgid, texts in mapping.items():
             message = catalog.get(msgid)
@@ -78,7 +116,7 @@ def fill(source: Path) -> None:
 
 
 def compile_all() -> None:
-    for language in LANGUAGES:
+    for language in all_languages():
         catalog = load(po_path(language))
         with po_path(language).with_suffix(".mo").open("wb") as handle:
             write_mo(handle, catalog, use_fuzzy=False)

@@ -18,6 +18,13 @@ def an_invitation_token(staff):
     return "guessed-invitation-token"
 
 
+@provides("code")
+def a_self_referral_link_code(staff):
+    # A referrer's self-referral link /refer/<code> is public by design (printed on refusal
+    # letters) and belongs to no institution; a guessed code is 404.
+    return "guessedcode"
+
+
 @marker
 def staff_identity(staff):
     return [staff.coach.email, staff.admin.email, staff.officer.email]

@@ -79,3 +79,22 @@ def test_error_pages_in_the_users_language(client, staff_a):
     assert missing.status_code == 404 and "Pagina niet gevonden" in missing.get_data(as_text=True)
     forbidden = client.get("/admin/users")
     assert forbidden.status_code == 403 and "Je rol geeft geen toegang" in forbidden.get_data(as_text=True)
+
+
+def test_partial_catalogues_hold_the_strings_of_their_pages(tmp_path):
+    """German is for the /refer pages and their mail only: every string of those files, translated
+    and compiled, and nothing else of the app."""
+    for language in i18n.PARTIAL:
+        wanted = {m.id for m in i18n.partial_template(language, tmp_path) if m.id}
+        catalogue = {m.id: m for m in i18n.load(i18n.po_path(language)) if m.id}
+        assert wanted and set(catalogue) == wanted, f"run scripts/i18n.py update for {language}"
+        assert all(m.string and not m.fuzzy for m in catalogue.values()), f"translate {language}"
+        with i18n.po_path(language).with_suffix(".mo").open("rb") as handle:
+            compiled = {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
+        assert compiled == {_key(m.id): _key(m.string) for m in catalogue.values()}
+
+
+def test_german_stays_on_the_self_referral_pages(client):
+    assert "Einen Mikrokredit beantragen" in client.get("/refer?lang=de").get_data(as_text=True)
+    login_page = client.get("/login?lang=de", headers={"Accept-Language": "de-DE,de;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="en">' in login_page and "Sign in" in login_page

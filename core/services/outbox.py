@@ -50,10 +50,10 @@ class MailTemplateError(ValueError):
 
 # --- rendering -------------------------------------------------------------------------------
 
-def mail_locale(locale: str | None) -> str:
-    """The language a mail is written in: one of ours, else English."""
+def mail_locale(locale: str | None, languages: tuple[str, ...] = LANGUAGES) -> str:
+    """The language a mail is written in: one of ``languages`` (ours), else English."""
     code = (locale or "").split("-")[0].split("_")[0].lower()
-    return code if code in LANGUAGES else "en"
+    return code if code in languages else "en"
 
 
 def base_url() -> str:
@@ -76,13 +76,15 @@ class RenderedMail:
     html: str | None
 
 
-def render(template: str, context: dict, locale: str, institution_id: int | None = None) -> RenderedMail:
+def render(template: str, context: dict, locale: str, institution_id: int | None = None,
+           languages: tuple[str, ...] = LANGUAGES) -> RenderedMail:
     """Render ``mail/<template>.txt`` (first line ``Subject: …``) and ``mail/<template>.html``.
 
     The templates see ``context`` plus ``institution_name`` (in the mail's language, or
-    "Microfin CRM"), ``base_url``, ``link(endpoint, **values)`` and ``language``.
+    "Microfin CRM"), ``base_url``, ``link(endpoint, **values)`` and ``language``. ``languages``
+    are those the mail may be written in (the self-referral mail also in German).
     """
-    language = mail_locale(locale)
+    language = mail_locale(locale, languages)
     env = current_app.jinja_env
     institution = db.session.get(Institution, institution_id) if institution_id else None
     full = {"institution_name": institution.name(language) if institution else "Microfin CRM",
@@ -108,15 +110,17 @@ def render(template: str, context: dict, locale: str, institution_id: int | None
 
 
 def enqueue(*, to: str, template: str, context: dict, locale: str,
-            institution_id: int | None = None, kind: str) -> OutboxMail:
+            institution_id: int | None = None, kind: str,
+            languages: tuple[str, ...] = LANGUAGES) -> OutboxMail:
     """Render a mail in ``locale`` and add it to the outbox in the caller's transaction.
 
     Nothing is committed here: the caller's commit sends the mail (through the worker), its
     rollback forgets it. ``kind`` names what the mail is for (``password_reset``, ``invitation``,
     ``notification``…) on the operator's page and in the delivery log.
     """
-    rendered = render(template, context, locale, institution_id)
-    mail = OutboxMail(kind=kind[:40], template=template, to_address=to.strip(), locale=mail_locale(locale),
+    rendered = render(template, context, locale, institution_id, languages)
+    mail = OutboxMail(kind=kind[:40], template=template, to_address=to.strip(),
+                      locale=mail_locale(locale, languages),
                       institution_id=institution_id, subject=rendered.subject,
                       body_text=rendered.text, body_html=rendered.html, status=MAIL_QUEUED,
                       next_attempt_at=utcnow(), attempts=0)

@@ -134,7 +134,7 @@ def _match_open_case(national_number_hash, first_name, last_name, birth_date) ->
                              .order_by(Referral.id).limit(1))
 
 
-def _receive(referrer: Referrer, data) -> Referral:
+def _receive(referrer: Referrer, data, channel: str = "api") -> Referral:
     """Store a validated referral (``core.api.schemas.ReferralIn``), link or route it; no commit."""
     from core.services.identifiers import national_number_hash
 
@@ -146,7 +146,7 @@ def _receive(referrer: Referrer, data) -> Referral:
     applicant, project = data.applicant, data.project
     nn_hash = national_number_hash(applicant.national_number) if applicant.national_number else None
     referral = Referral(
-        referrer_id=referrer.id, external_reference=data.external_reference, status=RECEIVED,
+        referrer_id=referrer.id, external_reference=data.external_reference, status=RECEIVED, channel=channel,
         applicant_first_name=applicant.first_name, applicant_last_name=applicant.last_name,
         applicant_birth_date=applicant.birth_date, national_number_hash=nn_hash,
         applicant_match_key=match_key(applicant.last_name, applicant.first_name),
@@ -196,6 +196,17 @@ def receive(referrer: Referrer, data) -> Referral:
         raise _reference_taken(referrer, data) from None
     _announce(referral)
     return referral
+
+
+def store(referrer: Referrer, data, *, channel: str) -> Referral:
+    """``receive`` in the caller's transaction (no commit), for a referral that arrived through
+    another ``channel`` than the API (a self-referral); after committing, call ``announce``."""
+    return _receive(referrer, data, channel)
+
+
+def announce(referral: Referral) -> None:
+    """Tell the plugins a referral was received (after its commit)."""
+    _announce(referral)
 
 
 def _announce(referral: Referral) -> None:

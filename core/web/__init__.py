@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Flask, flash, has_request_context, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, has_request_context, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,10 +32,13 @@ class SessionInterface(SecureCookieSessionInterface):
 def select_locale() -> str:
     """The language of this response: the one chosen in the session, the user's, the browser's.
 
-    Outside a request (CLI, worker) messages are in English.
+    A page with languages of its own (the public ``/refer`` pages, also in German) sets
+    ``g.page_locale`` first. Outside a request (CLI, worker) messages are in English.
     """
     if not has_request_context():
         return "en"
+    if g.get("page_locale"):
+        return g.page_locale
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen

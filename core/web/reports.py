@@ -37,7 +37,7 @@ LABELS = {
     "women": _l("Women"), "born_abroad": _l("Born outside Belgium"), "young": _l("Under 30 at disbursement"),
     "low_educated": _l("Low-educated"), "job_seekers": _l("Job seekers"), "disability": _l("With a disability"),
     **SECTOR_LABELS, **REGION_LABELS,
-    "bank": _l("Bank"), "public": _l("Public financier"),
+    "bank": _l("Bank"), "public": _l("Public financier"), "self": _l("Self-referral"),
 }
 
 
