@@ -40,8 +40,8 @@ from core.models import LedgerEntry, Loan, ScheduleLine
 from core.plugin_api import MAX_PREPAYMENT_INDEMNITY_MONTHS
 from core.services import allocation, positions
 from core.services.errors import ValidationFailed
-from core.services.loans import _commit_or_conflict, get_loan
-from core.services.repayments import _emit_repaid
+from core.services.loans import _commit_or_conflict
+from core.services.repayments import _emit_repaid, lock
 from core.services.schedules import ZERO, Method, add_months, build_schedule, loan_terms
 
 MAX_INDEMNITY_MONTHS = MAX_PREPAYMENT_INDEMNITY_MONTHS
@@ -224,7 +224,7 @@ def _book(loan: Loan, on: date, amount: Decimal, user, source: str, note: str) -
 
 def pay_off(loan_id: int, *, on: date, user, indemnity_months=None) -> LedgerEntry:
     """Close the loan on ``on`` by paying its quote: a one-line schedule version and its payment."""
-    loan = get_loan(loan_id)
+    loan = lock(loan_id)
     quote = payoff_quote(loan, on, indemnity_months)
     if quote.total <= 0:
         raise ValidationFailed({"": _l("Nothing is left to pay: the loan is settled by what was received.")})
@@ -310,7 +310,7 @@ def _new_instalments(loan: Loan, standing: _Standing, remaining: Decimal, option
 def prepay(loan_id: int, *, on: date | None, amount, option: str | None, user) -> LedgerEntry:
     """Book a partial prepayment: a new schedule version (settlement line on ``on``, then the new
     instalments) and its payment, positions refreshed, in one transaction."""
-    loan = get_loan(loan_id)
+    loan = lock(loan_id)
     worked = plan(loan, on=on, amount=amount, option=option)
     standing = _standing(loan, on)
     _version(loan, standing, worked.capital, worked.accrued, worked.indemnity, list(worked.instalments))

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.extensions import db
 from core.models import LateNotice, LedgerEntry, Loan, ScheduleLine
@@ -52,8 +52,19 @@ def position(loan: Loan, on: date | None = None, lines=None, ledger=None) -> Pos
     return Position(loan, on, schedule, state, arrears.arrears_from_state(loan.id, state, on, loan.late_since))
 
 
-def _active(loan_id: int, *, refuse_closed: bool = True) -> Loan:
+def lock(loan_id: int) -> Loan:
+    """The loan, locked for this transaction before its ledger is read: a no-op UPDATE takes the
+    row lock on PostgreSQL and the write lock on SQLite, so two officers booking on one loan at
+    the same moment are serialised and the second one's position counts the first one's entry."""
+    db.session.execute(update(Loan).where(Loan.id == loan_id).values(status=Loan.status)
+                       .execution_options(synchronize_session=False))
     loan = get_loan(loan_id)
+    db.session.expire(loan)  # its ledger and schedule are read again, under the lock
+    return loan
+
+
+def _active(loan_id: int, *, refuse_closed: bool = True) -> Loan:
+    loan = lock(loan_id)
     if loan.status == "written_off" and refuse_closed:
         raise ValidationFailed({"": _l("This loan was written off: record a recovery instead.")})
     if loan.status not in ("active", "repaid", "written_off"):
