@@ -285,3 +285,29 @@ def a_notification(staff):
 def notification_text(staff):
     _notification(staff)
     return [f"Notified-{staff.slug}"]
+
+
+# --- bank statements -------------------------------------------------------------------------
+
+def _queued_statement_line(staff):
+    """A statement line of ``staff``'s institution waiting in the queue, made once per test."""
+    if getattr(staff, "_statement_line_id", None) is None:
+        from core.services import statements
+        from core.tenancy import acting_for
+
+        with acting_for(staff.institution_id):
+            statements.book(f"date,amount,reference,counterparty\n2025-02-15,321.09,,Payer-{staff.slug}\n",
+                            "isolation.csv", user=staff.officer)
+            staff._statement_line_id = statements.queued()[0].id
+    return staff._statement_line_id
+
+
+@provides("line_id")
+def a_statement_line(staff):
+    return _queued_statement_line(staff)
+
+
+@marker
+def statement_line_text(staff):
+    _queued_statement_line(staff)
+    return [f"Payer-{staff.slug}"]

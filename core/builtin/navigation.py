@@ -44,7 +44,7 @@ def menu_items(user, institution):
                  description=_l("Loans with a late instalment, longest late first.")),
         MenuItem(_l("Portfolio quality"), "loans.quality", frozenset({"admin", "officer"}), order=16,
                  description=_l("PAR30 and PAR90 of your portfolio at any date.")),
-        MenuItem(_l("Bank statement"), "loans.statement", frozenset({"admin", "officer"}), order=18,
+        MenuItem(_l("Bank statement"), "statements.upload", frozenset({"admin", "officer"}), order=18,
                  description=_l("Match bank-statement lines to loans and book the payments.")),
         MenuItem(_l("Import a portfolio"), "loans.import_portfolio", frozenset({"admin"}), order=87,
                  description=_l("Bring clients and loans in from a spreadsheet (CSV).")),

@@ -48,12 +48,13 @@ LINE_STATES = ("booked", "queued", "assigned", "dismissed")
 
 
 class StatementLine(Audited, TenantOwned, db.Model):
-    """A credit line of a statement, known by (date, amount, reference, counterparty): the same
-    line in a later statement is recognised and not booked again."""
+    """A credit line of a statement, known by (date, amount, reference, counterparty, occurrence):
+    the same line in a later statement is recognised and not booked again. ``occurrence`` ranks
+    identical lines within one file, so two equal transfers on one day are two payments."""
 
     __tablename__ = "statement_lines"
     __table_args__ = (UniqueConstraint("institution_id", "booked_on", "amount", "reference", "counterparty",
-                                       name="uq_statement_lines_identity"),
+                                       "occurrence", name="uq_statement_lines_identity"),
                       Index("ix_statement_lines_state", "institution_id", "state"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +64,7 @@ class StatementLine(Audited, TenantOwned, db.Model):
     amount: Mapped[Decimal] = mapped_column(Money)
     reference: Mapped[str] = mapped_column(String(40), default="")  # "" when none: part of the unique key
     counterparty: Mapped[str] = mapped_column(String(200), default="")
+    occurrence: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(10))
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id", ondelete="SET NULL"))
     ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("loan_ledger.id"))

@@ -11,7 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TextIO
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -20,10 +19,10 @@ from core.extensions import db
 from core.models import LateNotice, LedgerEntry, Loan, ScheduleLine
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import allocation, arrears, payment_reference, positions, timeline
+from core.services import allocation, arrears, positions, timeline
 from core.services.errors import ValidationFailed
 from core.services.loans import Conflict, _commit_or_conflict, get_loan
-from core.services.schedules import ZERO, Grace, Instalment, LoanTerms, Method, Schedule, reschedule
+from core.services.schedules import ZERO, Grace, Method, Schedule, reschedule
 
 
 # --- the schedule and the ledger of a loan ------------------------------------------------
@@ -313,50 +312,6 @@ def check_arrears(on: date) -> int:
     for event in events:
         emit(event)
     return len(events)
-
-
-# --- bank statements ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class StatementCheck:
-    """A statement read and matched: lines to book, lines for a person, unreadable lines."""
-
-    matched: tuple
-    unmatched: tuple
-    errors: tuple
-
-
-def match_statement(stream: TextIO) -> StatementCheck:
-    """Read a bank-statement CSV and pair its lines with the institution's active loans."""
-    statement = payment_reference.read_statement(stream)
-    loans = db.session.scalars(select(Loan).where(Loan.status == "active", Loan.payment_reference.is_not(None)))
-    by_reference = {l.payment_reference: l for l in loans}
-    found = payment_reference.match(statement.lines, by_reference)
-    return StatementCheck(found.matched, found.unmatched, statement.errors)
-
-
-def book_statement(stream: TextIO, *, user) -> int:
-    """Book every matched line of the statement as a payment, all in one transaction."""
-    check = match_statement(stream)
-    if check.errors:
-        raise ValidationFailed({"statement": _l("The statement has unreadable lines: correct them first.")})
-    repaid = []
-    try:
-        for line, loan in check.matched:
-            _payment_entry(loan, line.booked_on, line.amount, user, line.reference, "statement", line.counterparty)
-            if _settle(loan, line.booked_on):
-                repaid.append(loan)
-            positions.refresh(loan)
-    except ValidationFailed as failed:
-        db.session.rollback()
-        message = next(iter(failed.errors.values()))
-        raise ValidationFailed({"statement": _l("Line %(line)s: %(message)s", line=line.line,
-                                                message=message)}) from None
-    _commit_or_conflict()
-    for loan in repaid:
-        _emit_repaid(loan)
-    return len(check.matched)
-
 
 
 # --- the client's timeline ----------------------------------------------------------------

@@ -22,6 +22,8 @@ STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Waiting for a decision")
                  "written_off": _l("Written off")}
 LEDGER_LABELS = {"payment": _l("Payment"), "reversal": _l("Reversal"), "write_off": _l("Write-off"),
                  "recovery": _l("Recovery")}
+LINE_STATE_LABELS = {"booked": _l("Booked"), "queued": _l("Waiting in the queue"),
+                     "assigned": _l("Assigned to a loan"), "dismissed": _l("Dismissed")}
 BUCKET_LABELS = {"current": _l("Current"), "1-30": _l("1–30 days"), "31-60": _l("31–60 days"),
                  "61-90": _l("61–90 days"), ">90": _l("More than 90 days")}
 
@@ -113,6 +115,18 @@ class PrepaymentForm(OnceForm):
 
 class StatementForm(FlaskForm):
     statement = FileField(_l("Bank statement (CSV)"))
+
+
+class AssignLineForm(FlaskForm):
+    """A queued statement line booked on a loan named by its number or structured reference."""
+
+    loan = StringField(_l("Loan number or structured reference"))
+
+
+class DismissLineForm(FlaskForm):
+    """A queued statement line taken out of the queue without a booking, for a reason."""
+
+    reason = StringField(_l("Why it is not booked"))
 
 
 class ImportForm(FlaskForm):

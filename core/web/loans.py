@@ -1,9 +1,8 @@
 """Lending pages: a client's loans, the application, the approval queue, the loan page (schedule,
-ledger, allocation, arrears) with its actions, the offer (print view and PDF), bank statements,
-late loans and portfolio quality."""
+ledger, allocation, arrears) with its actions, the offer (print view and PDF),
+late loans and portfolio quality (bank statements: core.web.statements)."""
 from __future__ import annotations
 
-import io
 from datetime import date
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
@@ -391,43 +390,6 @@ def late():
 def quality():
     on = _as_of()
     return render("loans/quality.html", on=on, quality=repayments.quality(on))
-
-
-@bp.route("/statement", methods=["GET", "POST"])
-@roles_required(*LENDERS)
-def statement():
-    form = f.StatementForm()
-    if request.method == "GET":
-        return render("loans/statement.html", form=form, check=None, text="")
-    if not form.validate_on_submit():
-        attach_errors(form, {"": _("The form expired: send it again.")})
-        return render("loans/statement.html", form=form, check=None, text="", status=422)
-    text = _statement_text(form)
-    if text is None:
-        attach_errors(form, {"statement": _("Choose a CSV file (UTF-8).")})
-        return render("loans/statement.html", form=form, check=None, text="", status=422)
-    if request.form.get("book") == "yes":
-        try:
-            booked = repayments.book_statement(io.StringIO(text), user=current_user)
-        except ValidationFailed as failed:
-            attach_errors(form, failed.errors)
-            return render("loans/statement.html", form=form, check=repayments.match_statement(io.StringIO(text)),
-                          text=text, status=422)
-        return render("loans/statement.html", form=f.StatementForm(formdata=None), check=None, text="",
-                      booked=booked)
-    check = repayments.match_statement(io.StringIO(text))
-    return render("loans/statement.html", form=form, check=check, text=text,
-                  status=422 if check.errors else 200)
-
-
-def _statement_text(form) -> str | None:
-    upload = form.statement.data
-    try:
-        if upload and getattr(upload, "filename", ""):
-            return upload.read().decode("utf-8-sig")
-        return request.form.get("text") or None
-    except UnicodeDecodeError:
-        return None
 
 
 # --- portfolio import (admin): upload, then progress polled by htmx -----------------------------
