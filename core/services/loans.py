@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core import tenancy
 from core.extensions import db
 from core.models import Client, Loan, ScheduleLine
+from core.models.plugin_fields import LoanFieldValue
 from core.models.types import to_money, utcnow
 from core.plugin_api import PURPOSES, Event, LoanProduct
 from core.plugins import emit
@@ -159,20 +160,51 @@ def draft_application(client_id: int, data: dict, *, user) -> Loan:
     client = tenancy.get(Client, client_id)
     if client is None:
         raise NotFound()
-    values, errors = check_application(client, data)
-    if errors:
-        raise ValidationFailed(errors)
-    chosen = product(values["product_code"])
-    loan = Loan(client_id=client.id, status="draft", annual_rate=chosen.annual_rate,
-                repayment_method=chosen.repayment_method, upfront_fee=to_money(chosen.fees),
-                prepayment_indemnity_months=chosen.prepayment_indemnity_months,
-                prepayment_indemnity_percent=chosen.prepayment_indemnity_percent,
-                grace_kind="principal" if values["grace_months"] else "none",
-                drafted_by_id=user.id, frequency_months=1, schedule_version=0,
-                **{k: v for k, v in values.items()})
+    loan = Loan(client_id=client.id, status="draft", drafted_by_id=user.id, frequency_months=1, schedule_version=0)
+    _apply(loan, _checked(client, data))
     db.session.add(loan)
     db.session.commit()
     return loan
+
+
+def update_draft(loan_id: int, data: dict, *, user, version) -> Loan:
+    """Change a draft application, checked as when it was drafted (the product's terms of today
+    are taken again); ``ValidationFailed`` per field, ``Conflict`` when it changed meanwhile."""
+    loan = get_loan(loan_id)
+    _expect(loan, version, "draft")
+    _apply(loan, _checked(loan.client, data))
+    _commit_or_conflict()
+    return loan
+
+
+def delete_draft(loan_id: int, *, user, version) -> None:
+    """Delete a draft application (with its plugin field values); only a draft, never a loan that
+    was submitted: a decision's history is kept. The audit trail records the deletion."""
+    loan = get_loan(loan_id)
+    _expect(loan, version, "draft")
+    for value in db.session.scalars(select(LoanFieldValue).where(LoanFieldValue.loan_id == loan.id)):
+        db.session.delete(value)
+    db.session.delete(loan)
+    _commit_or_conflict()
+
+
+def _checked(client: Client, data: dict) -> dict:
+    values, errors = check_application(client, data)
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def _apply(loan: Loan, values: dict) -> None:
+    """Put the application's values and its product's terms on the draft."""
+    chosen = product(values["product_code"])
+    loan.annual_rate, loan.repayment_method = chosen.annual_rate, chosen.repayment_method
+    loan.upfront_fee = to_money(chosen.fees)
+    loan.prepayment_indemnity_months = chosen.prepayment_indemnity_months
+    loan.prepayment_indemnity_percent = chosen.prepayment_indemnity_percent
+    loan.grace_kind = "principal" if values["grace_months"] else "none"
+    for name, value in values.items():
+        setattr(loan, name, value)
 
 
 def _commit_or_conflict() -> None:

@@ -45,6 +45,11 @@ class VersionForm(FlaskForm):
     version = HiddenField()
 
 
+class DeleteDraftForm(VersionForm):
+    confirmed = BooleanField(_l("I confirm: this draft application is deleted."),
+                             validators=[DataRequired(_l("Tick the box to confirm."))])
+
+
 class DecisionForm(VersionForm):
     note = TextAreaField(_l("Note on the decision"))
 

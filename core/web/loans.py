@@ -83,8 +83,8 @@ def client_loans(client_id: int):
                   product_name=_product_name)
 
 
-def _application_form() -> f.ApplicationForm:
-    form = f.ApplicationForm()
+def _application_form(**kwargs) -> f.ApplicationForm:
+    form = f.ApplicationForm(**kwargs)
     language = str(get_locale() or "en")
     form.product_code.choices = [SelectChoice("", "—")] + [SelectChoice(p.code, p.name(language))
                                                             for p in service.products()]
@@ -113,6 +113,49 @@ def new(client_id: int):
     return redirect(url_for("loans.show", loan_id=loan.id), 303)
 
 
+@bp.route("/<int:loan_id>/edit", methods=["GET", "POST"])
+@roles_required(*LENDERS)
+def edit(loan_id: int):
+    """Change a draft application: the same form as a new one, filled in, with the loan's version."""
+    loan = _loan_or_404(loan_id)
+    if loan.status != "draft" and request.method == "GET":
+        return redirect(url_for("loans.show", loan_id=loan.id), 303)
+    form = _application_form(obj=loan) if request.method == "GET" else _application_form()
+    context = dict(form=form, client=loan.client, products=service.products(), loan=loan,
+                   version=request.form.get("version", loan.version))
+    if request.method == "GET":
+        return render("loans/form.html", **context)
+    data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    if not form.validate_on_submit():
+        if field_errors_only(form):
+            attach_errors(form, service.check_application(loan.client, data)[1])
+        else:
+            attach_errors(form, {"": _("The form expired: send it again.")})
+        return render("loans/form.html", status=422, **context)
+    try:
+        service.update_draft(loan.id, data, user=current_user, version=request.form.get("version"))
+    except ValidationFailed as failed:
+        attach_errors(form, failed.errors)
+        return render("loans/form.html", status=422, **context)
+    except service.Conflict:
+        attach_errors(form, {"": _("Someone else changed this application in the meantime: reload it.")})
+        return render("loans/form.html", status=409, **context)
+    return redirect(url_for("loans.show", loan_id=loan.id), 303)
+
+
+@bp.route("/<int:loan_id>/delete", methods=["POST"])
+@roles_required(*LENDERS)
+def delete(loan_id: int):
+    """Delete a draft application, once the officer ticked the confirmation."""
+    loan = _loan_or_404(loan_id)
+    client_id = loan.client_id
+    response = _act(loan_id, "delete_draft", f.DeleteDraftForm(), lambda loan, form: service.delete_draft(
+        loan.id, user=current_user, version=form.version.data))
+    if response.status_code == 303:
+        return redirect(url_for("loans.client_loans", client_id=client_id), 303)
+    return response
+
+
 @bp.route("/queue")
 @roles_required(*LENDERS)
 def queue():
@@ -127,6 +170,7 @@ def _forms(loan, fresh: bool = False) -> dict:
     forms = dict(decision=f.DecisionForm(**bound), disburse=f.DisburseForm(**bound), payment=f.PaymentForm(**bound),
                  reversal=f.ReversalForm(**bound), write_off=f.WriteOffForm(**bound), recovery=f.PaymentForm(**bound),
                  reschedule=f.RescheduleForm(**bound), submit=f.VersionForm(**bound),
+                 delete_draft=f.DeleteDraftForm(**bound),
                  payoff=f.PayoffForm(**bound), prepayment=f.PrepaymentForm(**bound))
     for form in forms.values():
         if "version" in form and not form.version.data:
