@@ -7,8 +7,9 @@
 Imports ``--rows`` loans of microStart (bench/portfolio_csv.py, seeded; the import books every
 instalment due before today on its due date), runs ``positions.verify`` (must find nothing), then
 times ``positions.late`` and ``positions.quality`` (the services behind /loans/late and
-/loans/quality) today and a year ago, and ``repayments.record_payment`` on random active loans.
-Figures go in bench/RESULTS-lending.md.
+/loans/quality) today and a year ago, the pages themselves over HTTP (the Flask test client, an
+officer signed in: routing, session, query, template), and booking a payment on random active
+loans, both as the service call and as the HTTP form post. Figures go in bench/RESULTS-lending.md.
 """
 from __future__ import annotations
 
@@ -70,8 +71,47 @@ def main() -> None:
             rng = random.Random(11)
             booking = timed(lambda: repayments.record_payment(rng.choice(active), paid_on=today, amount="25.00",
                                                               user=user), 30)
-            print(f"booking a payment: p95 {p95(booking):.0f} ms")
-            print(f"verify after payments: {len(positions.verify())} difference(s)")
+            print(f"booking a payment (service): p95 {p95(booking):.0f} ms")
+    pages(app, institution_id, active, args.runs)
+    with app.app_context(), acting_for(institution_id):
+        started = time.perf_counter()
+        print(f"verify after payments: {len(positions.verify())} difference(s) "
+              f"in {time.perf_counter() - started:.1f} s")
+
+
+def pages(app, institution_id: int, active: list[int], runs: int) -> None:
+    """The officer's pages and the payment form over HTTP, through the test client."""
+    import re
+
+    from core.services import accounts
+    from core.services.submissions import new_token
+    with app.app_context():
+        accounts.create_user(email="bench-officer@microstart.test", name="Bench Officer", role="officer",
+                             institution_id=institution_id, password="bench-password-1234", preferred_language="fr")
+    client = app.test_client()
+    token = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+    csrf = token.search(client.get("/login").get_data(as_text=True)).group(1)
+    signed = client.post("/login", data={"email": "bench-officer@microstart.test",
+                                         "password": "bench-password-1234", "csrf_token": csrf})
+    assert signed.status_code == 302, signed.status_code
+    a_year_ago = (date.today() - timedelta(days=365)).isoformat()
+    for path in ("/loans/late", f"/loans/late?on={a_year_ago}", "/loans/quality", f"/loans/quality?on={a_year_ago}"):
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.status_code)
+        samples = timed(lambda: client.get(path), runs)
+        print(f"GET {path}: p95 {p95(samples):.0f} ms, median {statistics.median(samples):.0f} ms, "
+              f"{len(answer.data) // 1024} KiB")
+    rng = random.Random(12)
+    csrf = token.search(client.get(f"/loans/{active[0]}").get_data(as_text=True)).group(1)
+
+    def pay():
+        submission = new_token()
+        answer = client.post(f"/loans/{rng.choice(active)}/payments", data={
+            "paid_on": date.today().isoformat(), "amount": "10,00", "submission": submission, "csrf_token": csrf})
+        assert answer.status_code == 303, answer.status_code
+
+    samples = timed(pay, 30)
+    print(f"POST a payment (HTTP form): p95 {p95(samples):.0f} ms, median {statistics.median(samples):.0f} ms")
 
 
 if __name__ == "__main__":

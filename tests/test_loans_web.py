@@ -98,3 +98,17 @@ def test_disburse_over_http_builds_the_schedule(app, client, staff_a, as_user):
                 token_from=page)
     assert done.status_code == 303
     assert "+++" in client.get(page).get_data(as_text=True)
+
+
+def test_the_late_list_comes_in_pages_longest_late_first(app, client, staff_a, as_user, monkeypatch):
+    from core.web import loans as loan_pages
+
+    monkeypatch.setattr(loan_pages, "LATE_PER_PAGE", 2)
+    ids = [make_loan(staff_a, disbursed_on=date(2025, 1, day)).id for day in (20, 5, 12)]  # none paid
+    as_user(staff_a.officer)
+    first = client.get("/loans/late?on=2025-06-01").get_data(as_text=True)
+    assert "Loans 1–2 of 3 late loans" in first and "Page 1 of 2" in first and 'rel="next"' in first
+    assert first.index(f"#{ids[1]}<") < first.index(f"#{ids[2]}<") and f"#{ids[0]}<" not in first
+    second = client.get("/loans/late?on=2025-06-01&page=2").get_data(as_text=True)
+    assert "Loans 3–3 of 3 late loans" in second and f"#{ids[0]}<" in second and 'rel="prev"' in second
+    assert client.get("/loans/late?on=2025-06-01&page=-4").status_code == 200

@@ -345,12 +345,15 @@ def paid_at(on: date):
 
 def _first_unpaid(on: date, where: list):
     """Per portfolio loan on ``on``: its first unpaid line, with what was paid by then (cents)."""
+    # MATERIALIZED: the loans (and what each had paid by ``on``) are computed once; inlined, the
+    # database evaluated the paid-by-then sum again for every schedule line it joined (10 s at
+    # 10,000 loans a year back). Both SQLite (3.35+) and PostgreSQL (12+) take the hint.
     loans = (select(Loan.id.label("loan_id"), Loan.client_id, Loan.late_since, Loan.schedule_version,
                     paid_at(on).label("paid"))
              .join(LoanPosition, LoanPosition.loan_id == Loan.id)
              .where(Loan.status.in_(PORTFOLIO_STATUSES), Loan.disbursed_on <= on,
                     or_(LoanPosition.written_off_on.is_(None), LoanPosition.written_off_on > on), *where)
-             .subquery())
+             .cte("portfolio_loans").prefix_with("MATERIALIZED"))
     total = cents(ScheduleLine.principal) + cents(ScheduleLine.interest) + cents(ScheduleLine.fees)
     before = cents(ScheduleLine.due_before)
     on_principal = loans.c.paid - before - total + cents(ScheduleLine.principal)
@@ -401,18 +404,30 @@ class LatePosition:
 
 def late(on: date) -> list[LatePosition]:
     """Loans with a late instalment on ``on``, longest late first, from stored positions."""
+    return late_page(on)[0]
+
+
+def late_page(on: date, offset: int = 0, limit: int | None = None) -> tuple[list[LatePosition], int]:
+    """One page of :func:`late` (``limit`` loans from ``offset``) and how many loans are late in
+    all: the order is settled on the SQL rows, so only the page's loans are loaded."""
     _, _, _, query = _first_unpaid(on, [])
-    rows = db.session.execute(query.where(ScheduleLine.due_date < on)).all()
-    if not rows:
-        return []
-    ids = [row.loan_id for row in rows]
+    # the first unpaid line is due before ``on``: a CASE, so that the planner joins each loan's
+    # lines by the position index instead of walking every line due so far by the due-date index
+    rows = db.session.execute(query.where(case((ScheduleLine.due_date < on, 1), else_=0) == 1)).all()
+    rows.sort(key=lambda row: (_day(row.oldest), row.loan_id))  # longest late first
+    page = rows[offset:None if limit is None else offset + limit]
+    if not page:
+        return [], len(rows)
+    ids = [row.loan_id for row in page]
     due = {}
+    # due by ``on`` summed with a CASE, not filtered in WHERE: a WHERE on due_date made SQLite walk
+    # the (institution, due date) index over every line due so far instead of these loans' lines
+    line_total = cents(ScheduleLine.principal) + cents(ScheduleLine.interest) + cents(ScheduleLine.fees)
     for batch in _batches(ids, 2000):
         due.update(db.session.execute(
-            select(ScheduleLine.loan_id, func.sum(cents(ScheduleLine.principal) + cents(ScheduleLine.interest)
-                                                  + cents(ScheduleLine.fees)))
+            select(ScheduleLine.loan_id, func.sum(case((ScheduleLine.due_date < on, line_total), else_=0)))
             .join(Loan, and_(Loan.id == ScheduleLine.loan_id, Loan.schedule_version == ScheduleLine.version))
-            .where(ScheduleLine.loan_id.in_(batch), ScheduleLine.due_date < on)
+            .where(ScheduleLine.loan_id.in_(batch))
             .group_by(ScheduleLine.loan_id)).all())
     loans = {}
     for batch in _batches(ids, 2000):
@@ -420,8 +435,8 @@ def late(on: date) -> list[LatePosition]:
             select(Loan).where(Loan.id.in_(batch)).options(joinedload(Loan.client))))
     found = [LatePosition(loans[row.loan_id], arrears.LoanArrears(
         row.loan_id, on, (on - _day(row.oldest)).days, _euros(due[row.loan_id] - row.paid), _euros(row.outstanding)))
-        for row in rows]
-    return sorted(found, key=lambda p: (-p.arrears.days_past_due, p.loan.id))
+        for row in page]
+    return found, len(rows)
 
 
 def late_lines(on: date) -> list:

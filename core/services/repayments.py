@@ -285,6 +285,11 @@ def late(on: date) -> list[positions.LatePosition]:
     return positions.late(on)
 
 
+def late_page(on: date, offset: int, limit: int) -> tuple[list[positions.LatePosition], int]:
+    """One page of the follow-up list and how many loans are late in all."""
+    return positions.late_page(on, offset, limit)
+
+
 def check_arrears(on: date) -> int:
     """Emit ``loan.instalment_late`` once per loan and late instalment (current institution).
 

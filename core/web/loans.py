@@ -28,6 +28,7 @@ from core.web.rendering import render
 bp = Blueprint("loans", __name__, url_prefix="/loans")
 STAFF = INSTITUTION_ROLES
 LENDERS = ("admin", "officer")
+LATE_PER_PAGE = 100  # the follow-up list in pages: at 10,000 loans a year back, a thousand are late
 
 
 @bp.app_template_filter("money")
@@ -426,7 +427,10 @@ def offer_pdf(loan_id: int):
 @roles_required(*STAFF)
 def late():
     on = _as_of()
-    return render("loans/late.html", on=on, positions=repayments.late(on))
+    page = max(1, request.args.get("page", 1, type=int))
+    found, total = repayments.late_page(on, (page - 1) * LATE_PER_PAGE, LATE_PER_PAGE)
+    return render("loans/late.html", on=on, positions=found, total=total, page=page, per_page=LATE_PER_PAGE,
+                  pages=max(1, -(-total // LATE_PER_PAGE)))
 
 
 @bp.route("/quality")
