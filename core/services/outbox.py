@@ -181,11 +181,11 @@ def build_message(mail: OutboxMail, sender: str) -> EmailMessage:
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(idstring=f"mail{mail.id}", domain=address.partition("@")[2] or None)
-    message["Content-Language"] = mail.locale
     message["X-Microfin-Mail"] = str(mail.id)
     message.set_content(mail.body_text)
     if mail.body_html:
         message.add_alternative(mail.body_html, subtype="html")
+    message["Content-Language"] = mail.locale  # after the parts: set_content drops Content-* headers
     return message
 
 
