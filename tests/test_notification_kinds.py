@@ -333,6 +333,9 @@ def test_a_temporary_failure_tells_nobody(app, staff_a, as_user):
 
 
 def test_an_admin_whose_own_address_bounces_is_told_in_the_app_only(mail_app, smtp_server, staff_a, staff_b):
+    with acting_for(staff_a.institution_id):  # bounces in the digest, the rest at once
+        chosen = notifications.preferences(staff_a.admin)
+        notifications.save_preferences(staff_a.admin, {**chosen, "mail_bounced": "digest"})
     smtp_server.refuse(staff_a.admin.email)
     make_loan(staff_a, status="submitted")  # the admin is mailed: an application waits for a decision
     assert outbox.deliver_due() == 1
@@ -345,6 +348,8 @@ def test_an_admin_whose_own_address_bounces_is_told_in_the_app_only(mail_app, sm
     with all_institutions("test"):
         item = db.session.scalars(select(Notification).where(Notification.kind == "mail_bounced")).one()
     assert item.in_digest is False
+    assert notifications.send_digests() == 0
+    assert mails_to(staff_a.admin.email) == [awaiting]
 
 
 def test_two_admins_whose_addresses_bounce_do_not_mail_each_other_forever(mail_app, smtp_server, staff_a,
