@@ -94,7 +94,14 @@ KINDS: dict[str, Kind] = {
     "export_finished": Kind(
         _l("An export is ready"), STAFF, MODE_IMMEDIATELY,
         {"": _l("Your export of %(rows)s clients is ready to download.")}),
+    "mail_bounced": Kind(
+        _l("A mail of my institution could not be delivered"), ADMINS, MODE_IMMEDIATELY,
+        {"": _l("A mail to %(to)s could not be delivered: %(error)s")}),
 }
+
+#: The outbox ``kind`` of a mail telling of a bounce (``mail_bounced``): a bounce of such a mail
+#: is told in the app only, so two admins whose addresses both bounce do not mail each other forever.
+BOUNCE_MAIL_KIND = "notification_bounce"
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -113,13 +120,18 @@ def mode_of(user: User, kind: str) -> str:
 
 
 def notify(users: Iterable[User | None], kind: str, params: dict, link: str, *,
-           once_key: str | None = None) -> list[Notification]:
+           once_key: str | None = None, mailed: bool = True, not_mailed_to: Iterable[str] = (),
+           mail_kind: str = "notification") -> list[Notification]:
     """Tell ``users`` (None and inactive ones skipped, each once) of ``kind`` with ``params``.
 
     Adds the notifications, and the immediate mails of those who want one, to the caller's
     transaction without committing. ``link`` is a path (``path(endpoint, …)``). With ``once_key``,
-    a user already told of this kind and key is not told again. Returns what was added.
+    a user already told of this kind and key is not told again. Without ``mailed``, and for a user
+    whose address is one of ``not_mailed_to``, the notification is in the app only (no immediate
+    mail, not in the digest). ``mail_kind`` names the mails on the operator's page. Returns what
+    was added.
     """
+    unmailed = {address.strip().lower() for address in not_mailed_to}
     spec = KINDS[kind]
     added, seen = [], set()
     for user in users:
@@ -129,17 +141,18 @@ def notify(users: Iterable[User | None], kind: str, params: dict, link: str, *,
         mode = mode_of(user, kind)
         if mode == MODE_OFF or (once_key and _told(user, kind, once_key)):
             continue
+        by_mail = mailed and user.email.strip().lower() not in unmailed
         notification = Notification(user_id=user.id, institution_id=user.institution_id, kind=kind,
                                     params=dict(params), link=link[:300], once_key=once_key,
-                                    created_at=utcnow(), in_digest=mode == MODE_DIGEST)
+                                    created_at=utcnow(), in_digest=by_mail and mode == MODE_DIGEST)
         db.session.add(notification)
         added.append(notification)
-        if mode == MODE_IMMEDIATELY:
+        if by_mail and mode == MODE_IMMEDIATELY:
             outbox.enqueue(to=user.email, template="notification", locale=user.preferred_language,
                            context={"user_name": user.name, "text": _Text(notification),
                                     "url": outbox.base_url() + notification.link,
                                     "preferences_url": outbox.external_url("notifications.preferences")},
-                           institution_id=user.institution_id, kind="notification")
+                           institution_id=user.institution_id, kind=mail_kind)
     return added
 
 
@@ -510,3 +523,22 @@ def export_finished(job) -> list[Notification]:
     """A client export is built: its author may download it."""
     return notify([user(job.user_id)], "export_finished", {"rows": job.done},
                   path("clients.export_progress", export_id=job.id))
+
+
+def mail_bounced(mail) -> list[Notification]:
+    """A mail of an institution failed for good (a permanent ``5xx``: the address bounced): its
+    admins are told. Called by ``core.services.outbox`` before the commit that records the failure,
+    so the failure and the notification are one transaction.
+
+    The notification is never mailed to the address that bounced (an admin whose own address
+    bounced is told in the app only, the bell), and a bounce of a mail that itself told of a bounce
+    (``BOUNCE_MAIL_KIND``) is told in the app only, to every admin: a bounce cannot cause mails
+    without end. A mail of no institution (self-referral confirmations) tells nobody: the
+    operator's page ``/operator/mail`` shows it.
+    """
+    if mail.institution_id is None:
+        return []
+    return notify(staff_of(mail.institution_id, ADMINS), "mail_bounced",
+                  {"to": mail.to_address, "error": (mail.last_error or "")[:200]},
+                  path("admin.users"), mailed=mail.kind != BOUNCE_MAIL_KIND,
+                  not_mailed_to=[mail.to_address], mail_kind=BOUNCE_MAIL_KIND)

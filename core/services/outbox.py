@@ -10,7 +10,9 @@ committing*: the mail exists exactly when the change that caused it is committed
 nodes send each mail once. A claim not finished within ``CLAIM_SECONDS`` (a worker died) may be
 taken again. A temporary failure (server unreachable, 4xx) is retried with back-off; a permanent
 one (5xx: address refused, bounce) or ``MAX_ATTEMPTS`` failures end in ``failed``, recorded with
-the reason and never retried. Every attempt is written to the delivery log (``MailDelivery``).
+the reason and never retried. A permanent failure of a mail of an institution also tells that
+institution's admins (notification kind ``mail_bounced``), in the same transaction. Every attempt
+is written to the delivery log (``MailDelivery``).
 
 Without ``MICROFIN_SMTP_HOST`` nothing is sent: the mails stay in the database, readable by the
 operator on ``/operator/mail``.
@@ -179,11 +181,11 @@ def build_message(mail: OutboxMail, sender: str) -> EmailMessage:
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(idstring=f"mail{mail.id}", domain=address.partition("@")[2] or None)
-    message["Content-Language"] = mail.locale
     message["X-Microfin-Mail"] = str(mail.id)
     message.set_content(mail.body_text)
     if mail.body_html:
         message.add_alternative(mail.body_html, subtype="html")
+    message["Content-Language"] = mail.locale  # after the parts: set_content drops Content-* headers
     return message
 
 
@@ -258,6 +260,8 @@ def _record(mail: OutboxMail, worker: str, outcome: Outcome, elapsed_ms: int) ->
         mail.status, mail.sent_at, mail.last_error = MAIL_SENT, now, None
     elif outcome.permanent or mail.attempts >= MAX_ATTEMPTS:
         mail.status, mail.failed_at, mail.last_error = MAIL_FAILED, now, outcome.error
+        if outcome.permanent:
+            _tell_bounce(mail)
     else:
         mail.next_attempt_at, mail.last_error = now + backoff(mail.attempts), outcome.error
     mail.claimed_until = None
@@ -266,7 +270,20 @@ def _record(mail: OutboxMail, worker: str, outcome: Outcome, elapsed_ms: int) ->
         _tell_failure(mail)
 
 
-# Called with a mail that failed for good (set by the notifications module: it tells the admin).
+def _tell_bounce(mail: OutboxMail) -> None:
+    """Tell the admins of the mail's institution that its address bounced (``mail_bounced``), in
+    the transaction that records the failure. In a savepoint: should telling fail, the failure is
+    still recorded (and the mail never sent again)."""
+    from core.services import notifications  # it queues its own mails here
+
+    try:
+        with db.session.begin_nested():
+            notifications.mail_bounced(mail)
+    except Exception:
+        log.exception("telling the admins of the bounce of mail %s failed", mail.id)
+
+
+# Called, after the commit, with a mail that failed for good (permanently or after MAX_ATTEMPTS).
 failure_listeners: list = []
 
 
