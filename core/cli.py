@@ -51,8 +51,11 @@ def upgrade_database() -> None:
 
     from core.services.institutions import sync_institutions
 
+    from core.sqlite_setup import refresh_statistics
+
     upgrade(revision="heads")
     sync_institutions()
+    refresh_statistics()
 
 
 @db.command("upgrade")

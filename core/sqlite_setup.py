@@ -1,6 +1,7 @@
 """SQLite, made fit for several workers: every connection in WAL mode (readers never wait for a
 writer) with a busy timeout (a second writer waits instead of failing at once), and the database
-file readable by its owner only (0600): it holds personal data."""
+file readable by its owner only (0600): it holds personal data. Its query planner is given table
+statistics (``refresh_statistics``), which it has no other way to learn."""
 from __future__ import annotations
 
 import os
@@ -41,3 +42,21 @@ def _owner_only(path: str | None) -> None:
             continue
         except PermissionError:  # not ours to change (a shared file): leave it
             continue
+
+
+def refresh_statistics() -> str:
+    """Give SQLite's query planner fresh table statistics (``ANALYZE``, sampling at most 400 rows
+    per index, so milliseconds even on a large file); nothing on PostgreSQL, whose autovacuum does
+    it. Without statistics SQLite picked the institution index over the loan index to read one
+    loan's ledger, which made booking a payment twice as slow at 10,000 loans. Run after
+    migrations, after a portfolio import and by the daily ``database-statistics`` chore."""
+    from sqlalchemy import text
+
+    from core.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        return "not needed on " + db.engine.dialect.name
+    db.session.execute(text("PRAGMA analysis_limit = 400"))
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    return "analysed"

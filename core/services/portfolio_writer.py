@@ -41,6 +41,7 @@ from core.services.errors import NotFound
 from core.services.payment_reference import reference_for_loan
 from core.services.portfolio_import import LoanRow, PortfolioFile, RowError, read_portfolio
 from core.services.schedules import Method, build_schedule, honour_loan_schedule, loan_terms
+from core.sqlite_setup import refresh_statistics
 from core.geo import province_for_postal_code, region_for_postal_code
 
 GENDERS = {"F": "female", "M": "male", "X": "other"}
@@ -110,6 +111,7 @@ def import_portfolio(stream: TextIO, *, dry_run: bool = False, today: date | Non
     except Exception:
         db.session.rollback()
         raise
+    refresh_statistics()  # thousands of new rows: SQLite's planner must know them
     emit(Event("portfolio.imported", written[0].institution_id if written else None,
                {"clients": len(checked.clients), "loans": len(written)}))
     return ImportResult(checked.rows, len(checked.clients), len(written), (), True)
