@@ -6,7 +6,7 @@
     python scripts/i18n.py compile           # write the .mo files that ship in the package
 
 German is a partial language: its catalogue holds only the strings of the public self-referral
-pages and their mail (``PARTIAL``), the rest of the app is never shown in German.
+pages, the advisers' guide (/financing) and their mail (``PARTIAL``), the rest of the app is never shown in German.
 
 The .mo files are committed so that a plain ``pip install`` has working translations; a test
 checks they match the .po files.
@@ -32,7 +32,8 @@ LANGUAGES = ("nl", "fr")
 PARTIAL = {"de": ("core/web/self_referral.py", "core/web/forms_refer.py", "core/services/self_referrals.py",
                   "core/web/labels.py", "core/services/amounts.py", "core/templates/refer/*.html",
                   "core/templates/mail/self_referral_confirm.*", "core/templates/mail/_footer.txt",
-                  "core/templates/mail/_layout.html")}
+                  "core/templates/mail/_layout.html", "core/web/financing.py",
+                  "core/templates/financing/*.html")}
 
 
 def po_path(language: str) -> Path:

@@ -20,6 +20,8 @@ def menu_items(user, institution):
                  description=_l("Entrepreneurs that banks and public financiers handed over to you.")),
         MenuItem(_l("Referral funnel"), "referral_funnel.funnel", frozenset({"auditor", "operator"}), order=30,
                  description=_l("What became of referrals across the sector, without personal data.")),
+        MenuItem(_l("Duty to inform"), "referral_funnel.duty_to_inform", frozenset({"auditor", "operator"}), order=31,
+                 description=_l("Per bank and public financier: refused applicants referred, and what became of them.")),
         MenuItem(_l("Outgoing mail"), "operator_mail.mail", frozenset({"operator"}), order=70,
                  description=_l("Mails queued, sent and failed, and why.")),
         MenuItem(_l("Worker"), "operator_worker.worker", frozenset({"operator"}), order=72,

@@ -54,3 +54,42 @@ def _days_between(start, end):
     if db.engine.dialect.name == "postgresql":
         return func.extract("epoch", end - start) / 86400.0
     return func.julianday(end) - func.julianday(start)
+
+
+# --- the banks' duty to inform (issue 13, point 5) -------------------------------------------------
+
+#: What became of a referral, for the referrer's report: each status in one of these columns.
+OUTCOMES = {"open": ("received", "offered", "accepted", "contacted"), "financed": ("financed",),
+            "not_financed": ("not_financed",), "no_match": ("no_match",), "withdrawn": ("withdrawn",),
+            "linked": ("linked",)}
+
+
+@dataclass(frozen=True)
+class DutyRow:
+    """One referrer: how many refused applicants it referred, by channel, and what became of them."""
+
+    referrer: str
+    kind: str
+    channels: dict
+    outcomes: dict
+
+    @property
+    def referred(self) -> int:
+        return sum(self.channels.values())
+
+
+def duty_to_inform() -> list[DutyRow]:
+    """Per referrer (every referrer, also one that referred nobody yet): referrals by channel (its
+    API, its advisers' portal, its own self-referral link) and by outcome; counts only."""
+    from core.models.referrals import CHANNELS
+
+    rows = {referrer.id: DutyRow(referrer.name, referrer.kind, dict.fromkeys(CHANNELS, 0), dict.fromkeys(OUTCOMES, 0))
+            for referrer in db.session.scalars(select(Referrer).order_by(Referrer.name))}
+    outcome_of = {status: outcome for outcome, statuses in OUTCOMES.items() for status in statuses}
+    counted = (select(Referral.referrer_id, Referral.channel, Referral.status, func.count())
+               .group_by(Referral.referrer_id, Referral.channel, Referral.status))
+    for referrer_id, channel, status, count in db.session.execute(counted):
+        row = rows[referrer_id]
+        row.channels[channel] = row.channels.get(channel, 0) + count
+        row.outcomes[outcome_of.get(status, "open")] += count
+    return list(rows.values())

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_currency, format_date, format_datetime
+from flask_babel import format_currency, format_date, format_datetime, format_decimal
 from flask_babel import lazy_gettext as _l
 
 from core.web.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS
@@ -46,6 +46,12 @@ CONSENT_SCOPE_LABELS = {
     "share_with_mfi": _l("share with a microfinance institution"), "contact": _l("be contacted"),
     "impact_survey": _l("impact surveys"),
 }
+REFERRAL_CHANNEL_LABELS = {"api": _l("Through its API"), "portal": _l("By its advisers on the portal"),
+                           "link": _l("By the applicant, through its link"), "self": _l("By the applicant, on their own")}
+REFERRAL_OUTCOME_LABELS = {"open": _l("Still open"), "financed": _l("Financed"), "not_financed": _l("Not financed"),
+                           "no_match": _l("No institution could take it"), "withdrawn": _l("Consent withdrawn"),
+                           "linked": _l("Already had a case")}
+REFERRER_KIND_LABELS = {"bank": _l("Bank"), "public": _l("Public financier"), "self": _l("Self-referral")}
 DIMENSION_LABELS = {
     "referrer": _l("Referrer"), "institution": _l("Institution"), "region": _l("Region"), "month": _l("Month"),
 }
@@ -84,4 +90,8 @@ def init_app(app: Flask) -> None:
         dimension_label=lambda code: _label(DIMENSION_LABELS, code),
         refusal_label=lambda code: _readable(REFUSAL_LABELS, code),
         consent_label=lambda code: _label(CONSENT_SCOPE_LABELS, code),
+        referral_channel_label=lambda code: _label(REFERRAL_CHANNEL_LABELS, code),
+        referral_outcome_label=lambda code: _label(REFERRAL_OUTCOME_LABELS, code),
+        referrer_kind_label=lambda code: _label(REFERRER_KIND_LABELS, code),
+        format_decimal=format_decimal,
     )

@@ -106,6 +106,14 @@ def outcome(offer_id: int):
         disbursed_on=_date_field("disbursed_on")), _("Outcome recorded; the referrer is told."))
 
 
+@federation_bp.route("/duty-to-inform")
+@roles_required(ROLE_AUDITOR, ROLE_OPERATOR)
+def duty_to_inform():
+    """Per referrer: refused applicants referred by API, portal or its own link, and their outcome."""
+    return render("referrals/duty_to_inform.html", rows=referral_funnel.duty_to_inform(),
+                  outcomes=referral_funnel.OUTCOMES)
+
+
 @federation_bp.route("/")
 @roles_required(ROLE_AUDITOR, ROLE_OPERATOR)
 def funnel():
