@@ -101,7 +101,7 @@ def test_password_change_is_mailed(mail_app, smtp_server, staff_a, as_user):
     assert wrong.status_code == 422 and "This is not your current password." in wrong.get_data(as_text=True)
     short = post(client, "/account/password", {"current_password": PASSWORD, "password": "short", "confirm": "short"},
                  token_from="/account/")
-    assert short.status_code == 422 and "Use at least 10 characters." in short.get_data(as_text=True)
+    assert short.status_code == 422 and "Use at least 12 characters." in short.get_data(as_text=True)
     assert _written()[1] == 0
     done = post(client, "/account/password", {"current_password": PASSWORD, "password": new, "confirm": new},
                 token_from="/account/")

@@ -52,7 +52,7 @@ def test_short_password_on_invitation_is_refused(app, as_user, staff_a):
     link = re.search(r"http://localhost(/invitation/[\w-]+)", response.get_data(as_text=True)).group(1)
     other = app.test_client()
     answer = post(other, link, {"password": "short", "confirm": "short"}, token_from=link)
-    assert answer.status_code == 422 and "Use at least 10 characters." in answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "Use at least 12 characters." in answer.get_data(as_text=True)
 
 
 def test_disable_and_enable(app, as_user, staff_a):

@@ -40,7 +40,7 @@ def test_users_add_refuses_bad_input_and_writes_nothing(app, runner):
         result = _invoke(runner, args)
         assert result.exit_code != 0 and message in result.output, (args, result.output)
     short = _invoke(runner, ["users", "add", "x@y.test", "--role", "auditor", "--password-stdin"], stdin="short\n")
-    assert short.exit_code != 0 and "Use at least 10 characters." in short.output
+    assert short.exit_code != 0 and "Use at least 12 characters." in short.output
     with all_institutions("test"):
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
 

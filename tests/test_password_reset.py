@@ -107,7 +107,7 @@ def test_a_short_password_is_refused_next_to_the_field_and_nothing_changes(app, 
     client = app.test_client()
     path = f"/password/reset/{token}"
     answer = post(client, path, {"password": "short", "confirm": "short"}, token_from=path)
-    assert answer.status_code == 422 and "at least 10 characters" in answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "at least 12 characters" in answer.get_data(as_text=True)
     assert login(client, staff_a.officer, PASSWORD).status_code == 302
     assert _mail_count() == 0
 

@@ -11,6 +11,7 @@ from core.models.accounts import (  # noqa: F401
     EmailChange,
     Institution,
     LoginAttempt,
+    LoginThrottle,
     User,
 )
 from core.models.audit import AuditEntry, Audited  # noqa: F401

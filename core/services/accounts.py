@@ -12,10 +12,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.config import LANGUAGES
 from core.extensions import db
-from core.models import FEDERATION_ROLES, INSTITUTION_ROLES, ROLES, LoginAttempt, User
+from core.models import FEDERATION_ROLES, INSTITUTION_ROLES, ROLES, LoginAttempt, LoginThrottle, User
 from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
@@ -24,7 +25,12 @@ from core.services.errors import NotFound, ValidationFailed
 from core import tenancy
 from core.tenancy import all_institutions
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+#: zxcvbn's score (0-4) a password must reach: 3 is "safely unguessable" to an online attacker
+#: and slows an offline one (it knows common passwords, keyboard runs, repeats, dates, words).
+MIN_PASSWORD_SCORE = 3
+#: the longest lockout of an account, however often it was locked before
+MAX_LOCKOUT = timedelta(hours=24)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Verified against when the email is unknown, so both paths cost one argon2 verification.
 _DUMMY_HASH_SOURCE = "microfin-no-such-user"
@@ -64,9 +70,24 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _check_password(password: str) -> None:
+def check_password_strength(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """``ValidationFailed`` on ``password`` when it is shorter than ``MIN_PASSWORD_LENGTH`` or
+    guessable (zxcvbn's score below ``MIN_PASSWORD_SCORE``: common passwords, ``aaaaaaaaaaaa``,
+    ``123456789012``, a word with a year, the user's own name or e-mail address)."""
+    from zxcvbn import zxcvbn
+
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationFailed({"password": _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)})
+    inputs = [part for text in user_inputs if text for part in re.split(r"[@.\s_-]+", text.lower()) if part]
+    own = any(len(part) >= 4 and part in password.lower().replace(" ", "") for part in inputs)
+    if own or zxcvbn(password[:100], user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
+        raise ValidationFailed({"password": _l(
+            "This password is too easy to guess: it is common, a pattern or close to your name. "
+            "Use a few unrelated words, or a password manager.")})
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    check_password_strength(password, user_inputs=(user.email, user.name) if user is not None else ())
 
 
 def _check_user_fields(email: str, name: str, role: str, institution_id: int | None,
@@ -99,7 +120,7 @@ def create_user(*, email: str, name: str, role: str, institution_id: int | None,
     email = normalise_email(email)
     _check_user_fields(email, name, role, institution_id, preferred_language)
     if password is not None:
-        _check_password(password)
+        check_password_strength(password, user_inputs=(email, name))
     user = User(email=email, name=name.strip(), role=role, institution_id=institution_id,
                 preferred_language=preferred_language,
                 password_hash=hash_password(password) if password is not None else None)
@@ -163,7 +184,7 @@ def accept_invitation(token: str, password: str) -> User:
     user = find_invitation(token)
     if user is None:
         raise NotFound()
-    _check_password(password)
+    _check_password(password, user)
     with all_institutions("an invitation link is used before sign-in"):
         user.password_hash = hash_password(password)
         user.invite_token_hash = None
@@ -197,12 +218,58 @@ def _recent_failures(column, value, since: datetime) -> int:
     ) or 0
 
 
-def _throttled(email: str, address: str) -> bool:
+def _address_throttled(address: str) -> bool:
+    """Many failures from one address (password spraying over many accounts). The limit is high,
+    so that one colleague's typos never lock out an office behind one NAT address."""
     config = current_app.config
     since = utcnow() - timedelta(minutes=config["MICROFIN_LOGIN_WINDOW_MINUTES"])
-    limit = config["MICROFIN_LOGIN_MAX_FAILURES"]
-    return (_recent_failures(LoginAttempt.email, email, since) >= limit
-            or _recent_failures(LoginAttempt.address, address, since) >= limit * 4)
+    return _recent_failures(LoginAttempt.address, address, since) >= config["MICROFIN_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+
+
+def _reserve_attempt(email: str) -> datetime | None:
+    """Count one attempt on the account before its password is checked; ``None`` when it may go
+    ahead, else until when it is refused. One guarded UPDATE, committed at once, does the count:
+    of 30 parallel attempts exactly ``MICROFIN_LOGIN_MAX_FAILURES`` get through."""
+    from sqlalchemy import case, or_, update
+
+    config = current_app.config
+    now = utcnow()
+    window_start = now - timedelta(minutes=config["MICROFIN_LOGIN_WINDOW_MINUTES"])
+    if db.session.get(LoginThrottle, email) is None:
+        db.session.add(LoginThrottle(email=email, failures=0, window_started_at=now, lockouts=0))
+        try:
+            db.session.commit()
+        except IntegrityError:  # a parallel attempt made it first
+            db.session.rollback()
+    expired = LoginThrottle.window_started_at < window_start
+    reserved = db.session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.email == email,
+               or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+               or_(LoginThrottle.failures < config["MICROFIN_LOGIN_MAX_FAILURES"], expired))
+        .values(failures=case((expired, 1), else_=LoginThrottle.failures + 1),
+                window_started_at=case((expired, now), else_=LoginThrottle.window_started_at))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if reserved:
+        return None
+    row = db.session.get(LoginThrottle, email)
+    db.session.refresh(row)
+    return max(row.locked_until or now, row.window_started_at + timedelta(minutes=config["MICROFIN_LOGIN_WINDOW_MINUTES"]))
+
+
+def _after_attempt(email: str, ok: bool) -> None:
+    """A good password clears the account's count; the failure that reaches the limit locks the
+    account, each lockout in a row twice as long as the one before (at most ``MAX_LOCKOUT``)."""
+    row = db.session.get(LoginThrottle, email)
+    if row is None:
+        return
+    if ok:
+        row.failures, row.lockouts, row.locked_until = 0, 0, None
+    elif row.failures >= current_app.config["MICROFIN_LOGIN_MAX_FAILURES"]:
+        window = timedelta(minutes=current_app.config["MICROFIN_LOGIN_WINDOW_MINUTES"])
+        row.locked_until = utcnow() + min(window * 2 ** row.lockouts, MAX_LOCKOUT)
+        row.lockouts += 1
 
 
 def _verify(user: User | None, password: str) -> bool:
@@ -213,21 +280,34 @@ def _verify(user: User | None, password: str) -> bool:
         return False
 
 
+def _refused(email: str, address: str, until: datetime) -> SignInRefused:
+    db.session.add(LoginAttempt(email=email, address=address, succeeded=False))
+    db.session.commit()
+    minutes = max(1, -(-int((until - utcnow()).total_seconds()) // 60))
+    return SignInRefused("throttled", minutes)
+
+
 def authenticate(email: str, password: str, address: str) -> User:
     """Check a sign-in; record the attempt; rehash when argon2 parameters changed.
 
     Raises ``SignInRefused`` with the same reason for an unknown email, a wrong password and a
-    disabled account, so an answer never reveals whether an account exists.
+    disabled account, so an answer never reveals whether an account exists. An account (known or
+    not) is refused for the window after ``MICROFIN_LOGIN_MAX_FAILURES`` failures, then for twice
+    as long after each further lockout in a row; an address after
+    ``MICROFIN_LOGIN_MAX_FAILURES_PER_ADDRESS`` failures over any accounts.
     """
     email = normalise_email(email)
-    if _throttled(email, address):
-        db.session.add(LoginAttempt(email=email, address=address, succeeded=False))
-        db.session.commit()
-        raise SignInRefused("throttled", current_app.config["MICROFIN_LOGIN_WINDOW_MINUTES"])
+    window = current_app.config["MICROFIN_LOGIN_WINDOW_MINUTES"]
+    if _address_throttled(address):
+        raise _refused(email, address, utcnow() + timedelta(minutes=window))
+    until = _reserve_attempt(email)
+    if until is not None:
+        raise _refused(email, address, until)
     with all_institutions("sign-in looks a user up by email"):
         user = db.session.scalar(select(User).where(User.email == email))
         ok = _verify(user, password) and user.active and _institution_enabled(user)
         db.session.add(LoginAttempt(email=email, address=address, succeeded=ok))
+        _after_attempt(email, ok)
         if not ok:
             db.session.commit()
             raise SignInRefused("invalid")

@@ -118,7 +118,7 @@ def confirm(token: str) -> User:
 def change_password(user: User, *, current_password: str, password: str) -> User:
     """Set a new password after checking the current one; the user gets a mail saying so."""
     _check_current_password(user, current_password)
-    accounts._check_password(password)
+    accounts._check_password(password, user)
     user.password_hash = accounts.hash_password(password)
     notify_password_changed(user)
     db.session.commit()

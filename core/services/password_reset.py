@@ -103,7 +103,7 @@ def check_token(token: str) -> User:
 def reset_password(token: str, password: str) -> User:
     """Set a new password through a reset link (which then stops working) and tell the user."""
     user = check_token(token)
-    accounts._check_password(password)  # the same rule as everywhere
+    accounts._check_password(password, user)  # the same rule as everywhere
     with all_institutions("a password reset link is used before sign-in"):
         user.password_hash = accounts.hash_password(password)
         notify_password_changed(user)
