@@ -50,9 +50,9 @@ def _configure_extensions(app: Flask) -> None:
     tenancy.install()
     audit.install()
     snapshots.install()
-    from core import sqlite_setup
+    from core import database_setup
 
-    sqlite_setup.install(app)
+    database_setup.install(app)
 
 
 def _configure_plugins(app: Flask) -> None:

@@ -51,7 +51,7 @@ def upgrade_database() -> None:
 
     from core.services.institutions import sync_institutions
 
-    from core.sqlite_setup import refresh_statistics
+    from core.database_setup import refresh_statistics
 
     upgrade(revision="heads")
     sync_institutions()

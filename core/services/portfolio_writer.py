@@ -41,7 +41,7 @@ from core.services.errors import NotFound
 from core.services.payment_reference import reference_for_loan
 from core.services.portfolio_import import LoanRow, PortfolioFile, RowError, read_portfolio
 from core.services.schedules import Method, build_schedule, honour_loan_schedule, loan_terms
-from core.sqlite_setup import refresh_statistics
+from core.database_setup import refresh_statistics
 from core.geo import province_for_postal_code, region_for_postal_code
 
 GENDERS = {"F": "female", "M": "male", "X": "other"}

@@ -28,7 +28,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Iterable
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from core.extensions import db
@@ -335,7 +335,9 @@ def paid_at(on: date):
     payment, reversal = aliased(LedgerEntry), aliased(LedgerEntry)
     cancelled = exists().where(reversal.reverses_id == payment.id, reversal.kind == "reversal",
                                reversal.value_date <= on)
-    replayed = (select(func.coalesce(func.sum(cents(payment.amount)), 0))
+    # cast: PostgreSQL's SUM of a bigint is a numeric, and a numeric ``paid`` kept the planner from
+    # using the (loan, version, due_before) index to find the first unpaid line
+    replayed = (select(cast(func.coalesce(func.sum(cents(payment.amount)), 0), BigInteger))
                 .where(payment.loan_id == Loan.id, payment.kind == "payment", payment.value_date <= on,
                        or_(Loan.rescheduled_on.is_(None), payment.value_date >= Loan.rescheduled_on), ~cancelled)
                 .correlate(Loan).scalar_subquery())
