@@ -309,3 +309,28 @@ def test_nobody_but_the_operator_opens_the_screens(app, staff_a, auditor):
     db.session.expire_all()
     assert by_slug("microstart").enabled and (_count(ApiToken), _operator_entries()) == before
     assert app.test_client().get("/operator/referrers").status_code == 302  # signed out: sign in first
+
+
+def test_a_disabled_institution_gets_no_referral_and_leaves_the_guide(app, op, client):
+    from core.models.referrals import ReferralOffer
+    from tests.referral_helpers import body, send
+
+    hefboom = by_slug("hefboom")
+    name = hefboom.name("en")
+    assert name in client.get("/financing?lang=en").get_data(as_text=True)
+    post(op, f"/operator/institutions/{hefboom.id}/disable", token_from="/operator/institutions")
+    assert name not in client.get("/financing?lang=en").get_data(as_text=True)
+    _, token = make_referrer(name="Bank Alpha")
+    created = send(client, token, body(**{"applicant.postal_code": "9000", "applicant.language": "nl"}))
+    assert created.status_code == 201
+    with all_institutions("test: where was it offered"):
+        offered = {o.institution_id for o in db.session.scalars(select(ReferralOffer))}
+    assert hefboom.id not in offered
+    post(op, f"/operator/institutions/{hefboom.id}/enable", token_from="/operator/institutions")
+    _, token = make_referrer(name="Bank Beta")
+    send(client, token, body(external_reference="B-2", **{
+        "applicant.postal_code": "9000", "applicant.language": "nl", "applicant.first_name": "Jan",
+        "applicant.last_name": "Janssens", "applicant.email": "jan@example.be"}))
+    with all_institutions("test: where was it offered"):
+        offered = {o.institution_id for o in db.session.scalars(select(ReferralOffer))}
+    assert hefboom.id in offered  # a like request goes to Hefboom once it is enabled again
