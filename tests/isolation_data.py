@@ -311,3 +311,32 @@ def a_statement_line(staff):
 def statement_line_text(staff):
     _queued_statement_line(staff)
     return [f"Payer-{staff.slug}"]
+
+
+# --- the operator's screens (issue 13, point 6) ---------------------------------------------------
+# /operator/... routes are open to the operator only (403 for institution staff, who the walker
+# therefore skips); the federation walker opens them as the operator, who must see no
+# institution's records there. Referrers and their tokens belong to no institution.
+
+@provides("institution_id")
+def an_institution(staff):
+    return staff.institution_id
+
+
+def _isolation_referrer(staff):
+    if getattr(staff, "_isolation_token", None) is None:
+        from core.services import referrers
+
+        issued = referrers.add_referrer(name=f"Operator-screen bank {staff.slug}", kind="bank")
+        staff._isolation_token = (issued.referrer.id, issued.token.id)
+    return staff._isolation_token
+
+
+@provides("referrer_id")
+def a_referrer(staff):
+    return _isolation_referrer(staff)[0]
+
+
+@provides("token_id")
+def a_referrer_token(staff):
+    return _isolation_referrer(staff)[1]

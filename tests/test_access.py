@@ -39,3 +39,29 @@ def test_unexpected_error_shows_a_friendly_page_without_a_trace(make_app, staff_
     body = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "Something went wrong" in body and "secret internal detail" not in body and "Traceback" not in body
+
+
+def test_operator_pages_refuse_every_other_role(app, staff_a, auditor):
+    """Every /operator/ page and action answers 403 to institution staff and the auditor."""
+    from core.services import referrers
+    from tests import isolation_data
+    from tests.conftest import csrf_token
+    from core.testing.isolation import PROVIDERS  # noqa: F401  (isolation_data registers them)
+
+    referrers.add_referrer(name="Access bank", kind="bank")
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/operator/")]
+    assert len(rules) >= 8
+    values = {arg: PROVIDERS[arg](staff_a) for rule in rules for arg in rule.arguments}
+    assert isolation_data  # providers registered
+    for user in (staff_a.admin, staff_a.officer, staff_a.coach, auditor):
+        client = app.test_client()
+        assert login(client, user).status_code == 302
+        token = csrf_token(client, "/")
+        for rule in rules:
+            with app.test_request_context():
+                from flask import url_for
+
+                url = url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments})
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method, data={"csrf_token": token})
+                assert response.status_code == 403, f"{user.role} {method} {url}: {response.status_code}"

@@ -32,6 +32,9 @@ class Institution(db.Model):
     names: Mapped[dict] = mapped_column(JSON)
     # False when the plugin is not enabled on this server: its data stays, its users cannot sign in.
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: set when the operator disabled the institution on /operator/institutions: it then stays
+    #: disabled even though its plugin is enabled (``sync_institutions`` respects it)
+    operator_disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def name(self, language: str) -> str:

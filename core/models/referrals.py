@@ -187,7 +187,8 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referrer_id: Mapped[int] = mapped_column(ForeignKey("referrers.id"), index=True)
-    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
+    #: None for a test delivery sent from the operator's screen (event ``webhook.test``)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
     event: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""Referrer organisations and their API tokens (operators manage them from the CLI)."""
+"""Referrer organisations and their API tokens (operators manage them from the CLI and /operator/)."""
 from __future__ import annotations
 
 import hashlib
@@ -6,15 +6,21 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from core.extensions import db
+from core.models.accounts import User
 from core.models.referrals import REFERRER_KINDS, ApiToken, Referrer
 from core.models.types import utcnow
 from core.services import webhook_urls
 from core.services.errors import NotFound, ValidationFailed
 
 TOKEN_PREFIX = "mfr_"
+#: ``last_used_at`` is written at most this often per token (not one UPDATE per API request)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+WEBHOOK_SECRET_BYTES = 32
 
 
 @dataclass
@@ -75,31 +81,88 @@ def by_name(name: str) -> Referrer:
     return referrer
 
 
+def by_id(referrer_id: int) -> Referrer:
+    """The referrer with this id (``NotFound`` otherwise)."""
+    referrer = db.session.get(Referrer, referrer_id)
+    if referrer is None:
+        raise NotFound()
+    return referrer
+
+
 def issue_token(name: str) -> IssuedToken:
     """Another token for an existing referrer (e.g. to rotate without downtime)."""
-    issued = _new_token(by_name(name))
+    return issue_token_for(by_name(name))
+
+
+def issue_token_for(referrer: Referrer) -> IssuedToken:
+    """Another token for ``referrer``; its secret is in the result only (the hash is stored)."""
+    issued = _new_token(referrer)
     db.session.commit()
     return issued
 
 
-def revoke_token(hint: str) -> ApiToken:
-    """Revoke the token whose hint (its first characters) is given."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.hint == hint, ApiToken.revoked_at.is_(None)))
-    if token is None:
+def _revoke(token: ApiToken | None) -> ApiToken:
+    if token is None or token.revoked_at is not None:
         raise NotFound()
     token.revoked_at = utcnow()
     db.session.commit()
     return token
 
 
+def revoke_token(hint: str) -> ApiToken:
+    """Revoke the token whose hint (its first characters) is given."""
+    return _revoke(db.session.scalar(select(ApiToken).where(ApiToken.hint == hint,
+                                                            ApiToken.revoked_at.is_(None))))
+
+
+def token_of(referrer: Referrer, token_id: int) -> ApiToken:
+    """``referrer``'s token with this id (``NotFound`` for another referrer's)."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.referrer_id != referrer.id:
+        raise NotFound()
+    return token
+
+
+def revoke_token_of(referrer: Referrer, token_id: int) -> ApiToken:
+    """Revoke ``referrer``'s active token ``token_id``; the next API call with it answers 401."""
+    return _revoke(token_of(referrer, token_id))
+
+
+def tokens_of(referrer: Referrer) -> list[ApiToken]:
+    """The referrer's tokens, active first, newest first."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.referrer_id == referrer.id)
+                                   .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())))
+
+
 def set_webhook(name: str, url: str | None, secret: str | None) -> Referrer:
+    return set_webhook_of(by_name(name), url, secret)
+
+
+def set_webhook_of(referrer: Referrer, url: str | None, secret: str | None) -> Referrer:
+    """Point ``referrer``'s webhook at ``url`` signed with ``secret`` (both None: remove it)."""
+    url = (url or "").strip() or None
     errors = _check_webhook(url, secret)
+    if url is None and secret:
+        errors["webhook_url"] = _l("Enter the webhook's URL.")
     if errors:
         raise ValidationFailed(errors)
-    referrer = by_name(name)
-    referrer.webhook_url, referrer.webhook_secret = url or None, secret or None
+    referrer.webhook_url, referrer.webhook_secret = url, secret or None
     db.session.commit()
     return referrer
+
+
+def new_webhook_secret() -> str:
+    """A random signing secret for a webhook (shown to the operator once)."""
+    return secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+
+
+def portal_users(referrer: Referrer) -> list[User]:
+    """The advisers' accounts of this referrer organisation (users whose ``referrer_id`` is it)."""
+    from core.tenancy import all_institutions
+
+    with all_institutions("operator: the portal users of a referrer organisation"):
+        return list(db.session.scalars(select(User).where(User.referrer_id == referrer.id)
+                                       .order_by(User.name)))
 
 
 def authenticate(raw_token: str) -> Referrer | None:
@@ -109,7 +172,20 @@ def authenticate(raw_token: str) -> Referrer | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(raw_token)))
     if token is None or token.revoked_at is not None or not token.referrer.active:
         return None
+    _mark_used(token)
     return token.referrer
+
+
+def _mark_used(token: ApiToken) -> None:
+    """Record when the token was last used (at most once per ``LAST_USED_RESOLUTION``)."""
+    now = utcnow()
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
+        return
+    cutoff = now - LAST_USED_RESOLUTION
+    db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                       .where((ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < cutoff))
+                       .values(last_used_at=now).execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 def all_referrers() -> list[Referrer]:

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from core.extensions import db
-from core.services import webhook_urls
+from core.services import audit, webhook_urls
+from core.services.errors import ValidationFailed
 from core.models.referrals import OutboxMessage, Referral, Referrer, WebhookDelivery
 from core.models.types import utcnow
 
@@ -43,6 +45,52 @@ def enqueue(referral: Referral, event: str, view: dict) -> None:
         return
     db.session.add(OutboxMessage(referrer_id=referrer.id, referral_id=referral.id, event=event,
                                  payload={"event": event, "referral": view}))
+
+
+TEST_EVENT = "webhook.test"
+
+
+def enqueue_test(referrer: Referrer) -> OutboxMessage:
+    """Queue a ``webhook.test`` message to ``referrer``'s webhook, delivered by the worker like any
+    other (signed, retried, logged); it belongs to no referral. Audited as ``webhook-test``."""
+    if not referrer.webhook_url:
+        raise ValidationFailed({"": _l("This referrer has no webhook to test.")})
+    message = OutboxMessage(referrer_id=referrer.id, referral_id=None, event=TEST_EVENT,
+                            payload={"event": TEST_EVENT, "referral": None,
+                                     "sent_at": utcnow().isoformat()})
+    db.session.add(message)
+    db.session.flush()
+    audit.record("webhook-test", referrer, {"message_id": message.id, "url": referrer.webhook_url})
+    db.session.commit()
+    return message
+
+
+@dataclass
+class MessageLog:
+    message: OutboxMessage
+    attempts: list  # WebhookDelivery rows, oldest first
+
+    @property
+    def state(self) -> str:
+        """``delivered``, ``failed`` (given up), ``retrying`` or ``queued``."""
+        if self.message.delivered_at:
+            return "delivered"
+        if self.message.gave_up_at:
+            return "failed"
+        return "retrying" if self.message.attempts else "queued"
+
+
+def recent_messages(referrer: Referrer, limit: int = 20) -> list[MessageLog]:
+    """The referrer's newest outbox messages with their delivery attempts (the operator's log)."""
+    messages = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.referrer_id == referrer.id)
+                                       .order_by(OutboxMessage.id.desc()).limit(limit)))
+    attempts: dict[int, list] = {m.id: [] for m in messages}
+    if messages:
+        for row in db.session.scalars(select(WebhookDelivery)
+                                      .where(WebhookDelivery.message_id.in_(list(attempts)))
+                                      .order_by(WebhookDelivery.id)):
+            attempts[row.message_id].append(row)
+    return [MessageLog(m, attempts[m.id]) for m in messages]
 
 
 def backoff(attempts: int) -> timedelta:
