@@ -79,6 +79,7 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "MICROFIN_IDLE_MINUTES": _env_int("IDLE_MINUTES", 60),
         "MICROFIN_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
         "MICROFIN_LOGIN_WINDOW_MINUTES": _env_int("LOGIN_WINDOW_MINUTES", 15),
+        "MICROFIN_IMPORT_STALE_MINUTES": _env_int("IMPORT_STALE_MINUTES", 15),
         "MICROFIN_LOGIN_MAX_FAILURES_PER_ADDRESS": _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
         "MICROFIN_INVITE_DAYS": _env_int("INVITE_DAYS", 7),
         "MICROFIN_PROXY_FIX": _env("PROXY_FIX", "0") == "1",

@@ -175,3 +175,6 @@ class ImportRun(TenantOwned, db.Model):
     errors: Mapped[str | None] = mapped_column(Text)  # JSON list of [line, column, message]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the last sign of life of the process running it (each progress write); a run without one
+    #: for ``MICROFIN_IMPORT_STALE_MINUTES`` lost its process and is marked failed
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

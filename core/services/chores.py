@@ -99,6 +99,7 @@ CHORES: list[Chore] = [
     Chore("notification-digest", "daily", "core.services.notifications:send_digests", at=time(7, 0)),
     Chore("portfolio-snapshots", "monthly", "core.services.snapshots:write_previous_month_everywhere",
           at=time(2, 0)),
+    Chore("fail-stale-imports", "hourly", "core.services.portfolio_writer:fail_stale_runs"),
     Chore("database-statistics", "daily", "core.database_setup:refresh_statistics", at=time(3, 30)),
     Chore("purge-self-referral-requests", "daily", "core.services.self_referrals:purge_stale", at=time(3, 15)),
 ]

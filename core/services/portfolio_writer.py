@@ -253,9 +253,13 @@ def launch(app, run_id: int, institution_id: int) -> threading.Thread:
 
 
 def _set(run_id: int, **values) -> None:
-    """Write progress on a connection of its own, committed at once, outside the import's transaction."""
+    """Write progress (and the run's heartbeat) on a connection of its own, committed at once,
+    outside the import's transaction."""
+    from core.models.types import utcnow
+
     with db.engine.begin() as connection:
-        connection.execute(update(ImportRun.__table__).where(ImportRun.__table__.c.id == run_id).values(**values))
+        connection.execute(update(ImportRun.__table__).where(ImportRun.__table__.c.id == run_id)
+                           .values(heartbeat_at=utcnow(), **values))
 
 
 def execute_run(run_id: int) -> None:
@@ -297,6 +301,48 @@ def _finish(run_id: int, **values) -> None:
         setattr(run, name, value)
     notifications.import_finished(run)
     db.session.commit()
+
+
+#: the error recorded (line 0) for a run that ended without reading the file to its end
+STALE, UNEXPECTED = "stale", "unexpected error"
+ACTIVE_STATES = ("queued", "checking", "writing")
+
+
+def is_stale(run: ImportRun, now=None) -> bool:
+    """True for a run still queued, checking or writing whose process gave no sign of life for
+    ``MICROFIN_IMPORT_STALE_MINUTES`` (killed, or its worker restarted)."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from core.models.types import utcnow
+
+    if run.status not in ACTIVE_STATES:
+        return False
+    limit = timedelta(minutes=current_app.config["MICROFIN_IMPORT_STALE_MINUTES"])
+    return (run.heartbeat_at or run.created_at) < (now or utcnow()) - limit
+
+
+def fail_stale(run: ImportRun) -> None:
+    """Mark a stale run failed, drop its stored file and tell its author (nothing was imported:
+    the import writes in one transaction, which died with its process)."""
+    _finish(run.id, status="failed", content=None, errors=json.dumps([[0, "", STALE]]))
+
+
+def fail_stale_runs() -> str:
+    """The worker's chore: every institution's stale runs failed and purged. Returns how many."""
+    from core.models.types import utcnow
+
+    now = utcnow()
+    count = 0
+    with tenancy.all_institutions("the worker ends import runs whose process is gone"):
+        runs = list(db.session.scalars(select(ImportRun).where(ImportRun.status.in_(ACTIVE_STATES))))
+        for run in runs:
+            if is_stale(run, now):
+                with tenancy.acting_for(run.institution_id):
+                    fail_stale(run)
+                count += 1
+    return f"{count} stale import run(s) failed"
 
 
 def run_errors(run: ImportRun) -> list[tuple[int, str, str]]:

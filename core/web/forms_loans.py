@@ -22,6 +22,13 @@ STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Waiting for a decision")
                  "written_off": _l("Written off")}
 LEDGER_LABELS = {"payment": _l("Payment"), "reversal": _l("Reversal"), "write_off": _l("Write-off"),
                  "recovery": _l("Recovery")}
+#: why a portfolio import run ended without reading its file to the end (line 0 of its errors)
+IMPORT_RUN_FAILURES = {
+    "stale": _l("The import stopped before it finished (its process ended): nothing was imported and the "
+                "stored file was deleted. Upload the file again."),
+    "unexpected error": _l("The import failed on an unexpected error: nothing was imported. Upload the file "
+                           "again; if it fails again, tell the operator."),
+}
 LINE_STATE_LABELS = {"booked": _l("Booked"), "queued": _l("Waiting in the queue"),
                      "assigned": _l("Assigned to a loan"), "dismissed": _l("Dismissed")}
 BUCKET_LABELS = {"current": _l("Current"), "1-30": _l("1–30 days"), "31-60": _l("31–60 days"),

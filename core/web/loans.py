@@ -474,5 +474,8 @@ def import_run(run_id: int):
         run = portfolio_writer.get_run(run_id)
     except NotFound:
         abort(404)
+    if portfolio_writer.is_stale(run):  # its process is gone: say so now, not after the chore
+        portfolio_writer.fail_stale(run)
+        run = portfolio_writer.get_run(run_id)
     return render("loans/import_run.html", fragment="loans/_import_progress.html", run=run,
-                  errors=portfolio_writer.run_errors(run))
+                  errors=portfolio_writer.run_errors(run), run_failures=f.IMPORT_RUN_FAILURES)
