@@ -251,7 +251,8 @@ def test_operator_sees_worker_health(app, operator, as_user):
     stale = todo.worker_health(ran_at + timedelta(days=2))
     # a monthly chore is not stale after two days; the daily and hourly ones are
     frequent = {c.name for c in chores.CHORES if c.period in ("daily", "hourly")}
-    assert {item.problem for item in stale.items} == {"stale"} and {item.name for item in stale.items} == frequent
+    assert {item.problem for item in stale.items} == {"stale"} and stale.count == len(frequent)
+    assert {item.name for item in stale.items} <= frequent  # the card lists the first few
 
 
 # --- isolation, size, language -------------------------------------------------------------------
