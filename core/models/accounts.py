@@ -68,6 +68,7 @@ class User(Audited, TenantScoped, UserMixin, db.Model):
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("referrers.id"), index=True)
 
     institution: Mapped[Institution | None] = relationship(lazy="joined")
+    referrer: Mapped["Referrer | None"] = relationship("Referrer", lazy="select")  # noqa: F821
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled user's session stops working

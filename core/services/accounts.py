@@ -197,7 +197,10 @@ def portal_users() -> list[User]:
     from core.models.referrals import Referrer
 
     with all_institutions("the operator lists portal users, who belong to no institution"):
+        from sqlalchemy.orm import selectinload
+
         return list(db.session.scalars(select(User).join(Referrer, Referrer.id == User.referrer_id)
+                                       .options(selectinload(User.referrer))
                                        .where(User.role == ROLE_REFERRER)
                                        .order_by(Referrer.name, User.name)))
 
