@@ -195,18 +195,32 @@ def users():
 
 @users.command("add")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(["admin", "officer", "coach", "auditor", "operator"]))
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "officer", "coach", "auditor", "operator", "referrer"]))
 @click.option("--institution", "institution_slug", help="Slug of the institution (institution roles).")
+@click.option("--referrer", "referrer_name",
+              help="Name of the referrer organisation (role referrer: an adviser on the portal).")
 @click.option("--name", help="Full name (default: the part of the email before @).")
 @click.option("--language", default="en", type=click.Choice(["nl", "fr", "en"]))
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
-def users_add(email, role, institution_slug, name, language, password_stdin):
-    """Create a user. Without --password-stdin the user gets no password and cannot sign in."""
-    from core.services import accounts, audit
-    from core.services.errors import ValidationFailed
+def users_add(email, role, institution_slug, referrer_name, name, language, password_stdin):
+    """Create a user. Without --password-stdin the user gets no password and cannot sign in.
+
+    An adviser of a bank or public financier: --role referrer --referrer NAME (the portal)."""
+    from core.services import accounts, audit, referrers
+    from core.services.errors import NotFound, ValidationFailed
     from core.services.institutions import by_slug
 
+    referrer_id = None
+    if referrer_name:
+        try:
+            referrer_id = referrers.by_name(referrer_name).id
+        except NotFound:
+            raise click.BadParameter(f"no referrer {referrer_name!r} (see: microfin referrers list)",
+                                     param_hint="--referrer") from None
+    elif role == "referrer":
+        raise click.BadParameter("a referrer user needs --referrer NAME", param_hint="--referrer")
     institution_id = None
     if institution_slug:
         institution = by_slug(institution_slug)
@@ -218,10 +232,10 @@ def users_add(email, role, institution_slug, name, language, password_stdin):
         with audit.acting_as("cli"):
             user = accounts.create_user(email=email, name=name or email.split("@")[0], role=role,
                                         institution_id=institution_id, password=password,
-                                        preferred_language=language)
+                                        preferred_language=language, referrer_id=referrer_id)
     except ValidationFailed as failed:
         raise click.ClickException("; ".join(f"{k or 'input'}: {v}" for k, v in failed.errors.items()))
-    click.echo(f"created {user.email} ({user.role})")
+    click.echo(f"created {user.email} ({user.role}" + (f", {referrer_name}" if referrer_id else "") + ")")
 
 
 # --- compliance -----------------------------------------------------------------------------

@@ -340,3 +340,21 @@ def a_referrer(staff):
 @provides("token_id")
 def a_referrer_token(staff):
     return _isolation_referrer(staff)[1]
+
+
+# --- the advisers' portal ----------------------------------------------------------------------
+
+@provides("referral_id")
+def a_portal_referral(staff):
+    # /portal/referrals/<referral_id> is open to portal users only, who see their organisation's
+    # referrals: the referral offered to ``staff``'s institution belongs to another organisation
+    # (tests/test_portal.py walks the portal as two organisations' advisers).
+    from sqlalchemy import select
+
+    from core.extensions import db
+    from core.models.referrals import ReferralOffer
+    from core.tenancy import all_institutions
+
+    offer_id = _referral_offer(staff)
+    with all_institutions("isolation fixture"):
+        return db.session.scalar(select(ReferralOffer.referral_id).where(ReferralOffer.id == offer_id))

@@ -22,6 +22,12 @@ def menu_items(user, institution):
                  description=_l("What became of referrals across the sector, without personal data.")),
         MenuItem(_l("Duty to inform"), "referral_funnel.duty_to_inform", frozenset({"auditor", "operator"}), order=31,
                  description=_l("Per bank and public financier: refused applicants referred, and what became of them.")),
+        MenuItem(_l("Our referrals"), "portal.index", frozenset({"referrer"}), order=10,
+                 description=_l("What became of the applicants your organisation referred.")),
+        MenuItem(_l("Refer an applicant"), "portal.refer", frozenset({"referrer"}), order=20,
+                 description=_l("Hand a refused applicant over to the microfinance sector, with consent.")),
+        MenuItem(_l("Portal users"), "portal_users.index", frozenset({"operator"}), order=74,
+                 description=_l("Advisers of banks and public financiers on the portal: invite, disable.")),
         MenuItem(_l("Outgoing mail"), "operator_mail.mail", frozenset({"operator"}), order=70,
                  description=_l("Mails queued, sent and failed, and why.")),
         MenuItem(_l("Manage institutions"), "operator_screens.institution_list", frozenset({"operator"}), order=66,
@@ -74,5 +80,8 @@ def menu_for(user, institution) -> list[MenuItem]:
     batches = call_contained("menu_items", institution.slug if institution else None,
                              user=user, institution=institution)
     items = [item for batch in batches for item in batch]
-    visible = [item for item in items if not item.roles or user.role in item.roles]
+    if user.role == "referrer":  # a portal user sees the portal's entries only, none meant for all staff
+        visible = [item for item in items if item.roles and user.role in item.roles]
+    else:
+        visible = [item for item in items if not item.roles or user.role in item.roles]
     return sorted(visible, key=lambda item: (item.order, str(item.label)))

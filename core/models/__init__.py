@@ -1,12 +1,15 @@
 """All models, imported so that SQLAlchemy's metadata (and Alembic) see every table."""
 from core.models.accounts import (  # noqa: F401
+    ALL_ROLES,
     FEDERATION_ROLES,
     INSTITUTION_ROLES,
+    REFERRER_ROLES,
     ROLE_ADMIN,
     ROLE_AUDITOR,
     ROLE_COACH,
     ROLE_OFFICER,
     ROLE_OPERATOR,
+    ROLE_REFERRER,
     ROLES,
     EmailChange,
     Institution,

@@ -19,7 +19,13 @@ ROLE_AUDITOR = "auditor"
 ROLE_OPERATOR = "operator"
 INSTITUTION_ROLES = (ROLE_ADMIN, ROLE_OFFICER, ROLE_COACH)
 FEDERATION_ROLES = (ROLE_AUDITOR, ROLE_OPERATOR)
+#: Staff of the sector: every page of the CRM is for one of these roles.
 ROLES = INSTITUTION_ROLES + FEDERATION_ROLES
+#: An adviser of a bank or public financier (a referrer organisation): only the portal's pages
+#: under /portal/; neither institution nor federation staff, never in ``ROLES``.
+ROLE_REFERRER = "referrer"
+REFERRER_ROLES = (ROLE_REFERRER,)
+ALL_ROLES = ROLES + REFERRER_ROLES
 
 
 class Institution(db.Model):
@@ -42,7 +48,8 @@ class Institution(db.Model):
 
 
 class User(Audited, TenantScoped, UserMixin, db.Model):
-    """A person who signs in: staff of one institution, or of the federation or the operator."""
+    """A person who signs in: staff of one institution, of the federation or the operator, or an
+    adviser of a referrer organisation (role ``referrer``, ``referrer_id`` set, on the portal only)."""
 
     __tablename__ = "users"
     __audit_secret__ = frozenset({"password_hash", "invite_token_hash"})
@@ -64,6 +71,7 @@ class User(Audited, TenantScoped, UserMixin, db.Model):
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("referrers.id"), index=True)
 
     institution: Mapped[Institution | None] = relationship(lazy="joined")
+    referrer: Mapped["Referrer | None"] = relationship("Referrer", lazy="select")  # noqa: F821
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled user's session stops working
@@ -72,6 +80,10 @@ class User(Audited, TenantScoped, UserMixin, db.Model):
     @property
     def is_federation(self) -> bool:
         return self.role in FEDERATION_ROLES
+
+    @property
+    def is_referrer(self) -> bool:
+        return self.role == ROLE_REFERRER
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles

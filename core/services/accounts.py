@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.config import LANGUAGES
 from core.extensions import db
-from core.models import FEDERATION_ROLES, INSTITUTION_ROLES, ROLES, LoginAttempt, LoginThrottle, User
+from core.models import ALL_ROLES, FEDERATION_ROLES, INSTITUTION_ROLES, ROLE_REFERRER, LoginAttempt, LoginThrottle, User
 from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
@@ -91,18 +91,29 @@ def _check_password(password: str, user: User | None = None) -> None:
 
 
 def _check_user_fields(email: str, name: str, role: str, institution_id: int | None,
-                       language: str) -> None:
+                       language: str, referrer_id: int | None = None) -> None:
     errors = {}
     if not EMAIL_RE.match(email):
         errors["email"] = _l("Enter a valid email address.")
     if not (name or "").strip():
         errors["name"] = _l("Enter the person's name.")
-    if role not in ROLES:
+    if role not in ALL_ROLES:
         errors["role"] = _l("Choose a valid role.")
     elif role in INSTITUTION_ROLES and institution_id is None:
         errors["institution"] = _l("This role belongs to an institution: choose one.")
     elif role in FEDERATION_ROLES and institution_id is not None:
         errors["institution"] = _l("Federation and operator staff belong to no institution.")
+    elif role == ROLE_REFERRER and (institution_id is not None or referrer_id is None):
+        errors["referrer"] = _l("An adviser of a bank or public financier belongs to a referrer "
+                                "organisation, and to no institution: choose the organisation.")
+    elif role != ROLE_REFERRER and referrer_id is not None:
+        errors["referrer"] = _l("Only advisers of a bank or public financier belong to a referrer organisation.")
+    if referrer_id is not None and "referrer" not in errors:
+        from core.models.referrals import Referrer
+
+        referrer = db.session.get(Referrer, referrer_id)
+        if referrer is None or not referrer.active or referrer.kind == "self":
+            errors["referrer"] = _l("Choose an active referrer organisation.")
     if language not in LANGUAGES:
         errors["preferred_language"] = _l("Choose nl, fr or en.")
     if not errors:
@@ -115,14 +126,17 @@ def _check_user_fields(email: str, name: str, role: str, institution_id: int | N
 
 
 def create_user(*, email: str, name: str, role: str, institution_id: int | None,
-                password: str | None = None, preferred_language: str = "en") -> User:
-    """Create a user (operator CLI, demo). Without a password the user cannot sign in yet."""
+                password: str | None = None, preferred_language: str = "en",
+                referrer_id: int | None = None) -> User:
+    """Create a user (operator CLI, demo). Without a password the user cannot sign in yet.
+
+    A portal user (role ``referrer``) gives ``referrer_id`` (their organisation) and no institution."""
     email = normalise_email(email)
-    _check_user_fields(email, name, role, institution_id, preferred_language)
+    _check_user_fields(email, name, role, institution_id, preferred_language, referrer_id)
     if password is not None:
         check_password_strength(password, user_inputs=(email, name))
     user = User(email=email, name=name.strip(), role=role, institution_id=institution_id,
-                preferred_language=preferred_language,
+                preferred_language=preferred_language, referrer_id=referrer_id,
                 password_hash=hash_password(password) if password is not None else None)
     with all_institutions("operator creates a user of any institution"):
         db.session.add(user)
@@ -168,6 +182,60 @@ def _mail_invitation(user: User, admin: User, token: str, days: int) -> None:
                    context={"user_name": user.name, "admin_name": admin.name, "days": days,
                             "invitation_url": outbox.external_url("auth.invitation", token=token)},
                    institution_id=user.institution_id, kind="invitation")
+
+
+def invite_portal_user(*, operator: User, referrer_id: int, email: str, name: str,
+                       preferred_language: str) -> Invitation:
+    """The operator invites an adviser of a referrer organisation to the portal (role ``referrer``).
+
+    The invitation mail (in the adviser's language) is queued in the same transaction."""
+    from core.models.referrals import Referrer
+
+    email = normalise_email(email)
+    _check_user_fields(email, name, ROLE_REFERRER, None, preferred_language, referrer_id)
+    token = secrets.token_urlsafe(32)
+    days = current_app.config["MICROFIN_INVITE_DAYS"]
+    referrer = db.session.get(Referrer, referrer_id)
+    user = User(email=email, name=name.strip(), role=ROLE_REFERRER, institution_id=None,
+                referrer_id=referrer_id, preferred_language=preferred_language,
+                invite_token_hash=_token_hash(token), invite_expires_at=utcnow() + timedelta(days=days))
+    from core.services import outbox
+
+    with all_institutions("the operator manages portal users, who belong to no institution"):
+        db.session.add(user)
+        outbox.enqueue(to=user.email, template="portal_invitation", locale=user.preferred_language,
+                       context={"user_name": user.name, "operator_name": operator.name, "days": days,
+                                "referrer_name": referrer.name,
+                                "invitation_url": outbox.external_url("auth.invitation", token=token)},
+                       kind="invitation")
+        db.session.commit()
+    emit(Event("user.invited", None, {"user_id": user.id, "role": ROLE_REFERRER}))
+    return Invitation(user=user, token=token)
+
+
+def portal_users() -> list[User]:
+    """Every portal user (role ``referrer``) with their organisation, by organisation and name."""
+    from core.models.referrals import Referrer
+
+    with all_institutions("the operator lists portal users, who belong to no institution"):
+        from sqlalchemy.orm import selectinload
+
+        return list(db.session.scalars(select(User).join(Referrer, Referrer.id == User.referrer_id)
+                                       .options(selectinload(User.referrer))
+                                       .where(User.role == ROLE_REFERRER)
+                                       .order_by(Referrer.name, User.name)))
+
+
+def set_portal_user_active(*, user_id: int, active: bool) -> User:
+    """The operator enables or disables a portal user (any other user's id: NotFound)."""
+    with all_institutions("the operator manages portal users, who belong to no institution"):
+        user = db.session.scalar(select(User).where(User.id == user_id, User.role == ROLE_REFERRER))
+        if user is None:
+            raise NotFound()
+        user.active = active
+        db.session.commit()
+    emit(Event("user.enabled" if active else "user.disabled", None, {"user_id": user.id}))
+    return user
 
 
 def find_invitation(token: str) -> User | None:
@@ -322,12 +390,23 @@ def authenticate(email: str, password: str, address: str) -> User:
 
 
 def _institution_enabled(user: User) -> bool:
+    """The user's institution is enabled; for a portal user, their referrer organisation is active."""
     from core.plugins import state
 
+    if user.role == ROLE_REFERRER:
+        return referrer_active(user)
     if user.institution_id is None:
         return True
     return bool(user.institution and user.institution.enabled
                 and user.institution.slug in state().institutions)
+
+
+def referrer_active(user: User) -> bool:
+    """A portal user's organisation exists and is active (else they cannot sign in)."""
+    from core.models.referrals import Referrer
+
+    referrer = db.session.get(Referrer, user.referrer_id) if user.referrer_id else None
+    return bool(referrer and referrer.active)
 
 
 def prune_login_attempts(older_than_days: int = 30) -> int:

@@ -181,15 +181,17 @@ def _reference_taken(referrer: Referrer, data) -> ValidationFailed:
                                                       id=taken)})
 
 
-def receive(referrer: Referrer, data) -> Referral:
+def receive(referrer: Referrer, data, *, channel: str = "api") -> Referral:
     """Store, match and route a referral in one transaction; tell plugins after commit.
+
+    ``channel`` says how it arrived (``api``; ``portal`` for an adviser's form).
 
     The same ``external_reference`` sent twice at once gives one referral and, for the other,
     ``ValidationFailed`` naming the field (the unique constraint decides the race)."""
     from sqlalchemy.exc import IntegrityError
 
     try:
-        referral = _receive(referrer, data)
+        referral = _receive(referrer, data, channel)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -218,8 +220,11 @@ class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different body."""
 
 
-def receive_once(referrer: Referrer, data, *, key: str, request_hash: str) -> tuple[int, dict]:
+def receive_once(referrer: Referrer, data, *, key: str, request_hash: str,
+                 channel: str = "api") -> tuple[int, dict]:
     """``receive`` behind an idempotency key: the same key and body replay the first answer.
+
+    The API and the advisers' portal (``channel="portal"``, a key per form shown) both call this.
 
     The key is claimed first (the (referrer, key) pair is unique): of requests racing with one
     key, one stores the referral and the others wait for its commit, then replay its answer. The
@@ -253,7 +258,7 @@ def receive_once(referrer: Referrer, data, *, key: str, request_hash: str) -> tu
             raise
         return answered
     try:
-        referral = _receive(referrer, data)
+        referral = _receive(referrer, data, channel)
         record.body = public_view(referral)
         db.session.commit()
     except IntegrityError:

@@ -1,6 +1,7 @@
 """Self-referrals: a refused entrepreneur asks for microcredit on ``/refer`` themselves.
 
-The form's fields are the API's (``core.api.schemas.ReferralIn``), validated the same way, with
+The form's fields are the API's (``core.api.schemas.ReferralIn``), validated the same way
+(``core.services.referral_forms``, shared with the advisers' portal), with
 the consent given on the page. Nothing enters the registry before the entrepreneur confirms their
 e-mail address: the validated fields wait in ``SelfReferralRequest`` and a one-time link (its
 token stored as SHA-256) is mailed. Confirming creates the referral through the API's service
@@ -20,7 +21,6 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from pydantic import ValidationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -29,8 +29,9 @@ from core.extensions import db
 from core.models.referrals import Referral, Referrer
 from core.models.self_referrals import SelfReferralRequest
 from core.models.types import utcnow
-from core.services import audit, outbox, referrals
+from core.services import audit, outbox, referral_forms, referrals
 from core.services.errors import NotFound, ValidationFailed
+from core.services.referral_forms import REQUIRED
 
 SELF_KIND = "self"
 SELF_REFERRER_NAME = "Self-referral"
@@ -40,14 +41,6 @@ PURGE_AFTER = timedelta(days=7)
 LINK_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off a letter
 LINK_CODE_LENGTH = 10
 
-APPLICANT_FIELDS = ("first_name", "last_name", "birth_date", "national_number", "email", "phone",
-                    "postal_code", "language", "collective_debt_settlement", "undischarged_bankruptcy")
-PROJECT_FIELDS = ("amount_requested", "sector", "stage", "purpose", "purpose_category", "enterprise_number",
-                  "enterprise_started_on", "term_months")
-#: the form's name of a field of ``ReferralIn`` that is not named alike
-FORM_NAMES = {("refusal", "decided_on"): "refused_on", ("refusal", "reasons"): "refusal_reasons"}
-
-REQUIRED = _l("Fill in this field.")
 INVALID = {
     "first_name": _l("Enter your first name."),
     "last_name": _l("Enter your last name."),
@@ -158,52 +151,27 @@ def qr_code(url: str, image_format: str) -> bytes:
 
 # --- asking ----------------------------------------------------------------------------------
 
-def _filled(value) -> bool:
-    return value not in (None, "", [])
-
-
 def _body(fields: dict, given_at) -> dict:
-    """The ``ReferralIn`` body of the form's fields (empty ones left out, so they count as missing)."""
+    """The ``ReferralIn`` body of the form's fields, with the consent given on the page."""
     scope = ["share_with_mfi", "contact"] + (["impact_survey"] if fields.get("impact_survey") else [])
-    return {
-        "external_reference": "pending",
-        "consent": {"given_at": given_at, "method": "electronic", "scope": scope},
-        "applicant": {k: fields.get(k) for k in APPLICANT_FIELDS if _filled(fields.get(k))},
-        "project": {k: fields.get(k) for k in PROJECT_FIELDS if _filled(fields.get(k))},
-        "refusal": {k: v for k, v in {"decided_on": fields.get("refused_on"),
-                                      "reasons": fields.get("refusal_reasons")}.items() if _filled(v)},
-    }
-
-
-def _form_errors(error: ValidationError) -> dict:
-    """Pydantic's errors as translated messages keyed by the form's field names."""
-    errors = {}
-    for item in error.errors():
-        loc = tuple(part for part in item["loc"] if isinstance(part, str))
-        name = FORM_NAMES.get(loc[:2]) or (loc[1] if len(loc) > 1 else loc[0] if loc else "")
-        missing = item["type"] == "missing" or (name == "refusal_reasons" and item["type"] == "too_short")
-        errors.setdefault(name, REQUIRED if missing and name != "refusal_reasons" else
-                          INVALID.get(name, _l("Check this field.")))
-    return errors
+    return referral_forms.body(fields, external_reference="pending",
+                               consent={"given_at": given_at, "method": "electronic", "scope": scope})
 
 
 def validate(fields: dict):
     """The form's fields as a ``ReferralIn`` (consent given now), or ``ValidationFailed`` naming
     each wrong field. The e-mail address is required here (it is confirmed before anything else)."""
-    from core.api.schemas import ReferralIn
-
     errors = {}
     if not fields.get("consent"):
         errors["consent"] = NO_CONSENT
-    try:
-        data = ReferralIn.model_validate(_body(fields, utcnow()))
-    except ValidationError as error:
-        data, errors = None, {**_form_errors(error), **errors}
-    if not _filled(fields.get("email")):
+    if not referral_forms.filled(fields.get("email")):
         errors["email"] = REQUIRED
-    if errors:
-        raise ValidationFailed(errors)
-    return data
+    try:
+        return referral_forms.validate(_body(fields, utcnow()), INVALID, errors)
+    except ValidationFailed as failed:
+        if failed.errors.get("phone") is referral_forms.CONTACT_MEANS:
+            failed.errors.pop("phone")  # the e-mail address is what is missing here
+        raise
 
 
 def _throttled(email: str) -> bool:

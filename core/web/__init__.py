@@ -78,9 +78,14 @@ def _before_request():
 
 
 def _institution_available() -> bool:
-    """False when the user's institution was disabled (its plugin removed) since sign-in."""
+    """False when the user's institution was disabled (its plugin removed) since sign-in, or a
+    portal user's referrer organisation was deactivated."""
     from core.plugins import state
 
+    if current_user.is_referrer:
+        from core.services.accounts import referrer_active
+
+        return referrer_active(current_user)
     if current_user.institution_id is None:
         return True
     institution = current_user.institution

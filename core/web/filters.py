@@ -13,6 +13,7 @@ ROLE_LABELS = {
     "coach": _l("coach"),
     "auditor": _l("federation auditor"),
     "operator": _l("operator"),
+    "referrer": _l("adviser of a bank or public financier"),
 }
 ACTION_LABELS = {
     "create": _l("created"),

@@ -37,8 +37,12 @@ REFUSAL_REASONS = {
 YES_NO = [("", _l("I prefer not to say")), ("no", _l("No")), ("yes", _l("Yes"))]
 
 
-class SelfReferralForm(FlaskForm):
-    """Every field of a referral (``ReferralIn``), the consent, and a honeypot (``website``)."""
+class ReferralFieldsForm(FlaskForm):
+    """Every field of a referral (``ReferralIn``) but the consent: shared by ``/refer`` and the
+    advisers' portal, whose forms add their own consent fields."""
+
+    #: fields that are the form's machinery, not the referral's
+    NOT_FIELDS = ("csrf_token",)
 
     first_name = StringField(_l("First name"))
     last_name = StringField(_l("Last name"))
@@ -66,20 +70,27 @@ class SelfReferralForm(FlaskForm):
     refused_on = DateField(_l("Date of the bank's refusal"), validators=[Optional()])
     refusal_reasons = SelectMultipleField(_l("Why the bank refused"), validate_choice=False,
                                           choices=pairs(REFUSAL_REASONS.items()))
-    consent = BooleanField(_l("I agree that the microfinance sector's registry keeps these data and "
-                              "passes them to one microfinance institution, which will contact me about my request."))
-    impact_survey = BooleanField(_l("I also agree to be asked later to answer a short survey."))
-    website = StringField(_l("Leave this field empty"))  # the honeypot: people do not see it
 
     def fields(self) -> dict:
-        """What was typed, as the service takes it (texts stripped, yes/no as booleans)."""
-        values = {name: field.data for name, field in self._fields.items() if name not in ("csrf_token", "website")}
+        """What was typed, as the services take it (texts stripped, yes/no as booleans)."""
+        values = {name: field.data for name, field in self._fields.items() if name not in self.NOT_FIELDS}
         for name, value in values.items():
             if isinstance(value, str):
                 values[name] = value.strip()
         for name in ("collective_debt_settlement", "undischarged_bankruptcy"):
             values[name] = {"yes": True, "no": False}.get(values[name])
         return values
+
+
+class SelfReferralForm(ReferralFieldsForm):
+    """The referral's fields, the consent given on the page, and a honeypot (``website``)."""
+
+    NOT_FIELDS = ("csrf_token", "website")
+
+    consent = BooleanField(_l("I agree that the microfinance sector's registry keeps these data and "
+                              "passes them to one microfinance institution, which will contact me about my request."))
+    impact_survey = BooleanField(_l("I also agree to be asked later to answer a short survey."))
+    website = StringField(_l("Leave this field empty"))  # the honeypot: people do not see it
 
 
 class ConfirmForm(FlaskForm):

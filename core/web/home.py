@@ -21,6 +21,8 @@ bp = Blueprint("home", __name__)
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    if current_user.is_referrer:  # an adviser of a bank or public financier: the portal only
+        return redirect(url_for("portal.index"))
     from core.services.chores import today
 
     on = today()
