@@ -101,6 +101,7 @@ CHORES: list[Chore] = [
           at=time(2, 0)),
     Chore("database-statistics", "daily", "core.sqlite_setup:refresh_statistics", at=time(3, 30)),
     Chore("purge-self-referral-requests", "daily", "core.services.self_referrals:purge_stale", at=time(3, 15)),
+    Chore("purge-user-sessions", "daily", "core.services.user_sessions:purge", at=time(3, 5)),
 ]
 
 
