@@ -311,3 +311,14 @@ def a_statement_line(staff):
 def statement_line_text(staff):
     _queued_statement_line(staff)
     return [f"Payer-{staff.slug}"]
+
+
+# --- sessions (issue 14.3) ------------------------------------------------------------------
+
+@provides("user_session_id")
+def a_user_session(staff):
+    """A live session of the institution's coach: another user signing it out gets 404."""
+    from core.services import user_sessions
+
+    user_sessions.start(staff.coach, ip="192.0.2.1", user_agent="isolation")
+    return user_sessions.active_for(staff.coach)[0].id
