@@ -186,6 +186,9 @@ def test_an_admin_signs_a_colleague_out_everywhere(app, staff_a, staff_b):
     answer = post(admin, f"/admin/users/{staff_a.officer.id}/sessions/revoke", token_from="/admin/users")
     assert answer.status_code == 302
     assert _signed_out(officer) and _signed_out(officer_phone) and not _signed_out(admin)
+    trail = admin.get(f"/admin/audit?user={staff_a.admin.id}").get_data(as_text=True)
+    assert "signed out everywhere" in trail
+    assert login(officer, staff_a.officer).status_code == 302 and not _signed_out(officer)  # still active
     # another institution's user: 404, and their session lives on
     other = _sign_in(app, staff_b.officer)
     assert post(admin, f"/admin/users/{staff_b.officer.id}/sessions/revoke",
