@@ -5,6 +5,7 @@ or too old is signed out. Lifetimes are tested by moving the record's timestamps
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from core.extensions import db
 from core.models import UserSession
 from core.models.types import utcnow
 from core.services import chores, password_reset
-from tests.conftest import PASSWORD, csrf_token, login, post
+from tests.conftest import PASSWORD, login, post
 
 NEW_PASSWORD = "tangerine quarrel bicycle 4071"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -66,8 +67,6 @@ def test_the_session_id_is_stored_only_as_its_hash(app, staff_a):
         token = session["sid"]
     [record] = _records(staff_a.officer)
     assert token not in record.token_hash and len(record.token_hash) == 64
-    import hashlib
-
     assert record.token_hash == hashlib.sha256(token.encode()).hexdigest()
 
 
