@@ -358,3 +358,14 @@ def a_portal_referral(staff):
     offer_id = _referral_offer(staff)
     with all_institutions("isolation fixture"):
         return db.session.scalar(select(ReferralOffer.referral_id).where(ReferralOffer.id == offer_id))
+
+
+# --- sessions (issue 14.3) ------------------------------------------------------------------
+
+@provides("user_session_id")
+def a_user_session(staff):
+    """A live session of the institution's coach: another user signing it out gets 404."""
+    from core.services import user_sessions
+
+    user_sessions.start(staff.coach, ip="192.0.2.1", user_agent="isolation")
+    return user_sessions.active_for(staff.coach)[0].id

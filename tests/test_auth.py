@@ -103,9 +103,14 @@ def test_tampered_session_cookie_is_treated_as_signed_out(client, staff_a):
 
 
 def test_idle_session_expires_with_a_message(app, client, staff_a):
+    from datetime import timedelta
+
+    from core.models import UserSession
+
     login(client, staff_a.officer)
-    with client.session_transaction() as session:
-        session["seen"] = session["seen"] - 60 * app.config["MICROFIN_IDLE_MINUTES"] - 1
+    record = db.session.scalar(select(UserSession).where(UserSession.user_id == staff_a.officer.id))
+    record.last_seen_at -= timedelta(minutes=app.config["MICROFIN_IDLE_MINUTES"], seconds=1)
+    db.session.commit()
     response = client.get("/", follow_redirects=True)
     assert "Your session has expired. Please sign in again." in response.get_data(as_text=True)
     assert client.get("/").status_code == 302

@@ -16,6 +16,7 @@ from core.models.accounts import (  # noqa: F401
     LoginAttempt,
     LoginThrottle,
     User,
+    UserSession,
 )
 from core.models.audit import AuditEntry, Audited  # noqa: F401
 from core.models.referrals import (  # noqa: F401

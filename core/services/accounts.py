@@ -269,9 +269,26 @@ def set_active(*, user_id: int, active: bool, by: User) -> User:
     if user.id == by.id:
         raise ValidationFailed({"": _l("You cannot disable your own account.")})
     user.active = active
+    if not active:
+        from core.services import user_sessions
+
+        user_sessions.revoke_all(user.id, "disabled", commit=False)
     db.session.commit()
     emit(Event("user.enabled" if active else "user.disabled", user.institution_id,
                {"user_id": user.id}))
+    return user
+
+
+def sign_out_everywhere(*, user_id: int, by: User) -> User:
+    """An admin ends every session of a user of their own institution (a lost laptop)."""
+    from core.services import user_sessions
+
+    user = tenancy.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    user_sessions.revoke_all(user.id, "admin", commit=False)
+    audit.record("sessions-revoked", user)
+    db.session.commit()
     return user
 
 

@@ -21,6 +21,7 @@ from core.models import EmailChange, User
 from core.models.types import utcnow
 from core.services import accounts, outbox
 from core.services.errors import ValidationFailed
+from core.services import user_sessions
 from core.services.password_reset import notify_password_changed
 from core.tenancy import all_institutions
 
@@ -115,11 +116,14 @@ def confirm(token: str) -> User:
     return user
 
 
-def change_password(user: User, *, current_password: str, password: str) -> User:
-    """Set a new password after checking the current one; the user gets a mail saying so."""
+def change_password(user: User, *, current_password: str, password: str,
+                    keep_session_id: int | None = None) -> User:
+    """Set a new password after checking the current one; the user gets a mail saying so.
+    Every other session of the user is revoked (all but ``keep_session_id``, the one in use)."""
     _check_current_password(user, current_password)
     accounts._check_password(password, user)
     user.password_hash = accounts.hash_password(password)
+    user_sessions.revoke_all(user.id, "password", keep_id=keep_session_id, commit=False)
     notify_password_changed(user)
     db.session.commit()
     return user

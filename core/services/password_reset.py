@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from core.models import LoginAttempt, User
 from core.models.types import utcnow
-from core.services import accounts, outbox
+from core.services import accounts, outbox, user_sessions
 from core.tenancy import all_institutions
 
 SALT = "microfin-password-reset"
@@ -101,11 +101,13 @@ def check_token(token: str) -> User:
 
 
 def reset_password(token: str, password: str) -> User:
-    """Set a new password through a reset link (which then stops working) and tell the user."""
+    """Set a new password through a reset link (which then stops working) and tell the user;
+    every session of the user is revoked (whoever knew the old password is signed out)."""
     user = check_token(token)
     accounts._check_password(password, user)  # the same rule as everywhere
     with all_institutions("a password reset link is used before sign-in"):
         user.password_hash = accounts.hash_password(password)
+        user_sessions.revoke_all(user.id, "password-reset", commit=False)
         notify_password_changed(user)
         db.session.commit()
     return user

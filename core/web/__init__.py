@@ -1,8 +1,6 @@
 """The HTML side of the app: sessions, language, access checks, error pages, page chrome."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import Flask, flash, g, has_request_context, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
@@ -56,21 +54,32 @@ def _load_user(user_id: str):
         return db.session.get(User, int(user_id))
 
 
-def _idle_expired() -> bool:
-    """True when the signed-in user did nothing for longer than ``MICROFIN_IDLE_MINUTES``."""
-    now = datetime.now(timezone.utc).timestamp()
-    last_seen = session.get("seen")
-    session["seen"] = now
-    return last_seen is not None and now - last_seen > 60 * _config("MICROFIN_IDLE_MINUTES")
+#: the key of the Flask session holding the random id of the session's server-side record
+SESSION_KEY = "sid"
+
+
+def _session_ended() -> bool:
+    """True when this signed-in request has no live server-side session record: signed out
+    elsewhere (a copied cookie), revoked, idle or past its absolute lifetime
+    (core.services.user_sessions). A user loaded any other way (Flask-Login's remember-me
+    cookie, a session without a record) is signed out the same way."""
+    from core.services import user_sessions
+
+    record = user_sessions.current(session.get(SESSION_KEY), current_user.id)
+    g.user_session = record
+    return record is None
 
 
 def _before_request():
     if request.endpoint == "static":
         return None
     if current_user.is_authenticated:
-        if _idle_expired() or not _institution_available():
+        if _session_ended() or not _institution_available():
+            chosen_language = session.get("lang")
             logout_user()
-            session.pop("seen", None)
+            session.clear()
+            if chosen_language:
+                session["lang"] = chosen_language
             flash(_("Your session has expired. Please sign in again."), "warning")
             return redirect(url_for("auth.login", next=request.full_path))
     set_request_tenant(current_user.institution_id if current_user.is_authenticated else None)

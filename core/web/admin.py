@@ -65,6 +65,20 @@ def set_active(user_id: int):
     return redirect(url_for("admin.users"))
 
 
+@bp.route("/users/<int:user_id>/sessions/revoke", methods=["POST"])
+@roles_required(ROLE_ADMIN)
+def sign_out_everywhere(user_id: int):
+    """End every session of a colleague (a lost laptop, a shared computer left signed in)."""
+    if user_id == current_user.id:
+        abort(404)  # one's own sessions are ended from My account
+    try:
+        user = accounts.sign_out_everywhere(user_id=user_id, by=current_user)
+    except NotFound:
+        abort(404)
+    flash(_("%(name)s is signed out on every device.", name=user.name), "success")
+    return redirect(url_for("admin.users"))
+
+
 def _date_arg(name: str) -> date | None:
     raw = request.args.get(name, "")
     if not raw:

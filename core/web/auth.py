@@ -1,16 +1,16 @@
 """Signing in and out, and accepting an invitation."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from core.services import accounts
+from core.services import accounts, user_sessions
 from core.services.errors import NotFound, ValidationFailed
 from core.access import public
+from core.web import SESSION_KEY
 from core.web.forms import SetPasswordForm, SignInForm
 from core.web.rendering import render
 
@@ -44,11 +44,13 @@ def login():
                 form.form_errors.append(_("That email and password do not match an active account."))
         else:
             chosen_language = session.get("lang")
+            user_sessions.revoke_token(session.get(SESSION_KEY), "replaced")
             session.clear()
             if chosen_language:
                 session["lang"] = chosen_language
             session.permanent = True
-            session["seen"] = datetime.now(timezone.utc).timestamp()
+            session[SESSION_KEY] = user_sessions.start(user, ip=request.remote_addr,
+                                                       user_agent=request.headers.get("User-Agent"))
             login_user(user)
             return redirect(_safe_next(form.next.data))
     elif request.method == "POST":
@@ -60,6 +62,7 @@ def login():
 @public
 def logout():
     chosen_language = session.get("lang")
+    user_sessions.revoke_token(session.get(SESSION_KEY))  # a copy of the cookie stops working too
     logout_user()
     session.clear()
     if chosen_language:

@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "delete": _l("deleted"),
     "reveal": _l("revealed"),
     "sign-in": _l("signed in"),
+    "sessions-revoked": _l("signed out everywhere"),
     "download": _l("downloaded"),
 }
 OFFER_STATE_LABELS = {
