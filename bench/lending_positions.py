@@ -87,12 +87,12 @@ def pages(app, institution_id: int, active: list[int], runs: int) -> None:
     from core.services.submissions import new_token
     with app.app_context():
         accounts.create_user(email="bench-officer@microstart.test", name="Bench Officer", role="officer",
-                             institution_id=institution_id, password="bench-password-1234", preferred_language="fr")
+                             institution_id=institution_id, password="ledger harbour violet", preferred_language="fr")
     client = app.test_client()
     token = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
     csrf = token.search(client.get("/login").get_data(as_text=True)).group(1)
     signed = client.post("/login", data={"email": "bench-officer@microstart.test",
-                                         "password": "bench-password-1234", "csrf_token": csrf})
+                                         "password": "ledger harbour violet", "csrf_token": csrf})
     assert signed.status_code == 302, signed.status_code
     a_year_ago = (date.today() - timedelta(days=365)).isoformat()
     for path in ("/loans/late", f"/loans/late?on={a_year_ago}", "/loans/quality", f"/loans/quality?on={a_year_ago}"):
