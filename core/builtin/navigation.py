@@ -26,6 +26,8 @@ def menu_items(user, institution):
                  description=_l("Mails queued, sent and failed, and why.")),
         MenuItem(_l("Worker"), "operator_worker.worker", frozenset({"operator"}), order=72,
                  description=_l("Scheduled chores: last run and result.")),
+        MenuItem(_l("Federation users"), "operator_users.users", frozenset({"operator"}), order=74,
+                 description=_l("Auditors and operators: reset a lost second factor.")),
         MenuItem(_l("Team"), "admin.users", frozenset({"admin"}), order=80,
                  description=_l("Invite colleagues, disable accounts.")),
         MenuItem(_l("Institution settings"), "settings.edit", frozenset({"admin"}), order=88,

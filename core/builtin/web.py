@@ -10,9 +10,10 @@ def register_blueprints():
     from core import api
     from core.web import (account, admin, auth, clients, coaching, compliance, federation, home, loans,
                           notifications, operability, operator_mail, operator_worker, password, referrals,
-                          reports, self_referral, settings, statements, financing)
+                          reports, second_factor, self_referral, settings, statements, financing,
+                          operator_users)
 
     return [auth.bp, home.bp, admin.bp, settings.bp, clients.bp, coaching.bp, loans.bp, referrals.bp,
             referrals.federation_bp, compliance.bp, federation.bp, reports.bp, api.bp,
             operator_mail.bp, operator_worker.bp, password.bp, notifications.bp, account.bp, operability.bp,
-            self_referral.bp, statements.bp, financing.bp]
+            self_referral.bp, statements.bp, financing.bp, second_factor.bp, operator_users.bp]

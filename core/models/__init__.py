@@ -12,6 +12,7 @@ from core.models.accounts import (  # noqa: F401
     Institution,
     LoginAttempt,
     LoginThrottle,
+    RecoveryCode,
     User,
 )
 from core.models.audit import AuditEntry, Audited  # noqa: F401
