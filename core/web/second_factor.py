@@ -97,7 +97,7 @@ def _expired():
 @public
 def code():
     """The second step of signing in: the 6-digit code of the app, or a recovery code."""
-    from core.web.auth import complete_sign_in
+    from core.web.auth import sign_in_session
 
     state = _pending()
     user = _pending_user(state) if state else None
@@ -114,10 +114,11 @@ def code():
         else:
             accounts.finish_sign_in(user, {"second_factor": kind})
             db.session.commit()
+            sign_in_session(user)  # a fresh session: flash only after it
             if kind == "recovery":
                 flash(_("You used a recovery code; %(n)d are left. Make new ones on My account if you run short.",
                         n=second_factor.recovery_codes_left(user)), "warning")
-            return complete_sign_in(user, state["next"])
+            return redirect(state["next"])
     elif request.method == "POST":
         status = 422
     return render("auth/second_factor_code.html", form=form, status=status)
