@@ -251,6 +251,8 @@ def test_an_admin_resets_a_colleague_audited_and_mailed(app, client, staff_a, sm
     [entry] = entries("2fa-reset", other_admin)
     assert entry.actor == staff_a.admin.email and entry.changes == {"by": staff_a.admin.email}
     assert entry.institution_id == staff_a.institution_id
+    trail = client.get("/admin/audit").get_data(as_text=True)
+    assert "second factor reset" in trail and "set up the second factor" in trail
     assert outbox.deliver_due() == 1
     [mail] = smtp_server.wait_for(1)
     assert mail["To"] == other_admin.email and "reset the second factor" in mail.get_body(("plain",)).get_content()

@@ -13,7 +13,7 @@ def menu_items(user, institution):
     return [
         MenuItem(_l("Home"), "home.index", order=0, description=_l("Your starting page.")),
         MenuItem(_l("My account"), "account.index", frozenset(ROLES), order=95,
-                 description=_l("Your email address and password.")),
+                 description=_l("Your email address, password and second factor.")),
         MenuItem(_l("Institutions"), "home.institutions", frozenset(ROLES), order=90,
                  description=_l("Who serves whom across the sector.")),
         MenuItem(_l("Referrals"), "referrals.inbox", frozenset({"admin", "officer", "coach"}), order=30,
