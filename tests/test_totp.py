@@ -312,3 +312,15 @@ def test_a_code_of_long_ago_is_refused(client, staff_a):
     if old in {pyotp.TOTP(secret).at(time.time() + d) for d in (-30, 0, 30, 60)}:
         pytest.skip("the old code happens to equal a current one")
     assert type_code(client, old).status_code == 401
+
+
+def test_the_code_page_speaks_french(client, staff_a):
+    enrol_over_http(client, staff_a.admin)
+    sign_out(client)
+    client.post("/language", data={"lang": "fr", "next": "/login", "csrf_token": csrf_token(client)})
+    password_step(client, staff_a.admin)
+    page = client.get("/login/code").get_data(as_text=True)
+    assert "Second facteur" in page and "codes de récupération" in page
+    good = totp_code(staff_a.admin)
+    wrong = type_code(client, "000000" if good != "000000" else "111111").get_data(as_text=True)
+    assert "Ce code n&#39;est pas correct" in wrong or "Ce code n'est pas correct" in wrong
