@@ -238,6 +238,22 @@ def users_add(email, role, institution_slug, referrer_name, name, language, pass
     click.echo(f"created {user.email} ({user.role}" + (f", {referrer_name}" if referrer_id else "") + ")")
 
 
+@users.command("reset-2fa")
+@click.argument("email")
+@with_appcontext
+def users_reset_2fa(email):
+    """Remove a user's second factor (a locked-out operator): they set it up again at their next
+    sign-in. Audited (actor ``cli``) and mailed to the user."""
+    from core.services import second_factor
+    from core.services.errors import NotFound
+
+    try:
+        user = second_factor.reset_by_email(email)
+    except NotFound:
+        raise click.ClickException(f"no user {email!r}")
+    click.echo(f"second factor of {user.email} reset: they set it up again at their next sign-in")
+
+
 # --- compliance -----------------------------------------------------------------------------
 
 @main.group()

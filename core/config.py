@@ -82,6 +82,8 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "MICROFIN_IMPORT_STALE_MINUTES": _env_int("IMPORT_STALE_MINUTES", 15),
         "MICROFIN_LOGIN_MAX_FAILURES_PER_ADDRESS": _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
         "MICROFIN_INVITE_DAYS": _env_int("INVITE_DAYS", 7),
+        # Admins, auditors and the operator must use a second factor (TOTP); 0 makes it optional.
+        "MICROFIN_REQUIRE_SECOND_FACTOR": _env("REQUIRE_SECOND_FACTOR", "1") != "0",
         "MICROFIN_PROXY_FIX": _env("PROXY_FIX", "0") == "1",
         "MICROFIN_WEBHOOK_ALLOW_PRIVATE": _env("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
         "MICROFIN_EXTRA_PLUGINS": [],

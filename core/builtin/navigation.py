@@ -13,7 +13,7 @@ def menu_items(user, institution):
     return [
         MenuItem(_l("Home"), "home.index", order=0, description=_l("Your starting page.")),
         MenuItem(_l("My account"), "account.index", frozenset(ROLES), order=95,
-                 description=_l("Your email address and password.")),
+                 description=_l("Your email address, password and second factor.")),
         MenuItem(_l("Institutions"), "home.institutions", frozenset(ROLES), order=90,
                  description=_l("Who serves whom across the sector.")),
         MenuItem(_l("Referrals"), "referrals.inbox", frozenset({"admin", "officer", "coach"}), order=30,
@@ -36,6 +36,8 @@ def menu_items(user, institution):
                  description=_l("Banks and public financiers: API tokens, webhook, portal users.")),
         MenuItem(_l("Worker"), "operator_worker.worker", frozenset({"operator"}), order=72,
                  description=_l("Scheduled chores: last run and result.")),
+        MenuItem(_l("Federation users"), "operator_users.users", frozenset({"operator"}), order=74,
+                 description=_l("Auditors and operators: reset a lost second factor.")),
         MenuItem(_l("Team"), "admin.users", frozenset({"admin"}), order=80,
                  description=_l("Invite colleagues, disable accounts.")),
         MenuItem(_l("Institution settings"), "settings.edit", frozenset({"admin"}), order=88,

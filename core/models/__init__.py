@@ -15,6 +15,7 @@ from core.models.accounts import (  # noqa: F401
     Institution,
     LoginAttempt,
     LoginThrottle,
+    RecoveryCode,
     User,
     UserSession,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -52,8 +52,8 @@ class User(Audited, TenantScoped, UserMixin, db.Model):
     adviser of a referrer organisation (role ``referrer``, ``referrer_id`` set, on the portal only)."""
 
     __tablename__ = "users"
-    __audit_secret__ = frozenset({"password_hash", "invite_token_hash"})
-    __audit_ignore__ = frozenset({"last_login_at", "created_at"})
+    __audit_secret__ = frozenset({"password_hash", "invite_token_hash", "totp_secret"})
+    __audit_ignore__ = frozenset({"last_login_at", "created_at", "totp_last_step"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -66,6 +66,14 @@ class User(Audited, TenantScoped, UserMixin, db.Model):
     invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # The second factor (core.services.second_factor): the TOTP secret encrypted with the data
+    # key, when it was confirmed, the last time step a code was accepted for (never again), and
+    # whether an admin's reset asks for a new enrolment at the next sign-in.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    totp_must_enrol: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     #: for an adviser of a bank or public financier (the portal's ``referrer`` role): their organisation
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("referrers.id"), index=True)
@@ -115,6 +123,18 @@ class LoginThrottle(db.Model):
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lockouts: Mapped[int] = mapped_column(Integer, default=0)  # in a row: each one twice as long
+
+
+class RecoveryCode(db.Model):
+    """One single-use recovery code of a user's second factor; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EmailChange(db.Model):

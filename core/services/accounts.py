@@ -343,6 +343,18 @@ def _reserve_attempt(email: str) -> datetime | None:
     return max(row.locked_until or now, row.window_started_at + timedelta(minutes=config["MICROFIN_LOGIN_WINDOW_MINUTES"]))
 
 
+def reserve_attempt(key: str) -> datetime | None:
+    """Count one attempt under ``key`` (an e-mail, or another counter such as a user's second
+    factor codes) before it is checked; ``None`` when it may go ahead, else until when it is refused.
+    Pair with :func:`after_attempt` in the same transaction as the check's outcome."""
+    return _reserve_attempt(key)
+
+
+def after_attempt(key: str, ok: bool) -> None:
+    """Clear ``key``'s count after a success, lock it when a failure reaches the limit."""
+    _after_attempt(key, ok)
+
+
 def _after_attempt(email: str, ok: bool) -> None:
     """A good password clears the account's count; the failure that reaches the limit locks the
     account, each lockout in a row twice as long as the one before (at most ``MAX_LOCKOUT``)."""
@@ -372,7 +384,7 @@ def _refused(email: str, address: str, until: datetime) -> SignInRefused:
     return SignInRefused("throttled", minutes)
 
 
-def authenticate(email: str, password: str, address: str) -> User:
+def authenticate(email: str, password: str, address: str, *, finish: bool = True) -> User:
     """Check a sign-in; record the attempt; rehash when argon2 parameters changed.
 
     Raises ``SignInRefused`` with the same reason for an unknown email, a wrong password and a
@@ -380,6 +392,9 @@ def authenticate(email: str, password: str, address: str) -> User:
     not) is refused for the window after ``MICROFIN_LOGIN_MAX_FAILURES`` failures, then for twice
     as long after each further lockout in a row; an address after
     ``MICROFIN_LOGIN_MAX_FAILURES_PER_ADDRESS`` failures over any accounts.
+
+    With ``finish=False`` the password is checked (and the attempt recorded) but the sign-in is
+    not: the caller asks for the second factor first, then calls :func:`finish_sign_in`.
     """
     email = normalise_email(email)
     window = current_app.config["MICROFIN_LOGIN_WINDOW_MINUTES"]
@@ -398,12 +413,19 @@ def authenticate(email: str, password: str, address: str) -> User:
             raise SignInRefused("invalid")
         if hasher().check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
+        if finish:
+            finish_sign_in(user)
+        db.session.commit()
+    return user
+
+
+def finish_sign_in(user: User, detail: dict | None = None) -> None:
+    """Record a completed sign-in (last time, audit entry), in the caller's transaction."""
+    with all_institutions("a sign-in is recorded before the tenant is known"):
         user.last_login_at = utcnow()
         with audit.acting_as(user.email, user.id):
             db.session.flush()
-            audit.record("sign-in", user)
-        db.session.commit()
-    return user
+            audit.record("sign-in", user, detail)
 
 
 def _institution_enabled(user: User) -> bool:

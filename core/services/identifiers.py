@@ -80,8 +80,14 @@ def national_number_hash(number: str) -> str:
     return hmac.new(_material(b"national-number-match"), number.encode(), hashlib.sha256).hexdigest()
 
 
+def data_fernet(purpose: bytes) -> Fernet:
+    """A Fernet key derived from ``MICROFIN_DATA_KEY`` for one ``purpose`` (national numbers,
+    second-factor secrets): one data key, a separate key per use."""
+    return Fernet(base64.urlsafe_b64encode(_material(purpose)))
+
+
 def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(_material(b"national-number-encryption")))
+    return data_fernet(b"national-number-encryption")
 
 
 def encrypt(number: str) -> str:

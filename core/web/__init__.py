@@ -82,6 +82,10 @@ def _before_request():
                 session["lang"] = chosen_language
             flash(_("Your session has expired. Please sign in again."), "warning")
             return redirect(url_for("auth.login", next=request.full_path))
+    from core.web import second_factor
+
+    if (halfway := second_factor.guard()) is not None:
+        return halfway
     set_request_tenant(current_user.institution_id if current_user.is_authenticated else None)
     return enforce_declared_access()
 

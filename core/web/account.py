@@ -8,9 +8,9 @@ from flask_login import current_user, logout_user
 
 from core.access import public, roles_required
 from core.models import ROLES
-from core.services import email_change, user_sessions
+from core.services import email_change, second_factor, user_sessions
 from core.services.errors import NotFound, ValidationFailed
-from core.web.forms import EmailChangeForm, PasswordChangeForm, attach_errors
+from core.web.forms import EmailChangeForm, PasswordChangeForm, SecondFactorCodeForm, attach_errors
 from core.web.rendering import render
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -23,9 +23,11 @@ REFUSALS = {
 }
 
 
-def _page(email_form=None, password_form=None, status: int = 200):
+def _page(email_form=None, password_form=None, second_factor_form=None, status: int = 200):
     return render("account/index.html", email_form=email_form or EmailChangeForm(formdata=None),
                   password_form=password_form or PasswordChangeForm(formdata=None),
+                  second_factor_form=second_factor_form or SecondFactorCodeForm(formdata=None),
+                  second_factor=second_factor,
                   pending=email_change.pending(current_user), hours=email_change.hours(),
                   sessions=user_sessions.active_for(current_user), current_session=g.user_session,
                   status=status)

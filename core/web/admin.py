@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.models import ROLE_ADMIN
-from core.services import accounts, audit, audit_export
+from core.services import accounts, audit, audit_export, second_factor
 from core.services.errors import NotFound, ValidationFailed
 from core.access import roles_required
 from core.web.forms import InviteForm, attach_errors
@@ -22,7 +22,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def users():
     form = InviteForm(preferred_language=current_user.preferred_language)
     return render("admin/users.html", users=accounts.users_of_current_institution(),
-                  form=form, invitation_link=None)
+                  form=form, invitation_link=None, second_factor=second_factor)
 
 
 @bp.route("/users/invite", methods=["POST"])
@@ -44,7 +44,7 @@ def invite():
             form = InviteForm(formdata=None)
             status = 201
     return render("admin/users.html", users=accounts.users_of_current_institution(), form=form,
-                  invitation_link=link, status=status)
+                  invitation_link=link, status=status, second_factor=second_factor)
 
 
 
@@ -76,6 +76,22 @@ def sign_out_everywhere(user_id: int):
     except NotFound:
         abort(404)
     flash(_("%(name)s is signed out on every device.", name=user.name), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/second-factor/reset", methods=["POST"])
+@roles_required(ROLE_ADMIN)
+def reset_second_factor(user_id: int):
+    """Remove a colleague's second factor (a lost phone): they set it up again at next sign-in."""
+    try:
+        user = second_factor.reset(user_id=user_id, by=current_user)
+    except NotFound:
+        abort(404)
+    except ValidationFailed as failed:
+        flash(" ".join(str(m) for m in failed.errors.values()), "error")
+        return redirect(url_for("admin.users"))
+    flash(_("The second factor of %(name)s is reset: they set it up again at their next sign-in. We sent them a mail.",
+            name=user.name), "success")
     return redirect(url_for("admin.users"))
 
 

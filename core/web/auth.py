@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from core.extensions import db
 from core.services import accounts, user_sessions
 from core.services.errors import NotFound, ValidationFailed
 from core.access import public
@@ -34,7 +35,7 @@ def login():
     if form.validate_on_submit():
         try:
             user = accounts.authenticate(form.email.data, form.password.data,
-                                         request.remote_addr or "unknown")
+                                         request.remote_addr or "unknown", finish=False)
         except accounts.SignInRefused as refused:
             status = 429 if refused.reason == "throttled" else 401
             if refused.reason == "throttled":
@@ -43,30 +44,49 @@ def login():
             else:
                 form.form_errors.append(_("That email and password do not match an active account."))
         else:
-            chosen_language = session.get("lang")
-            user_sessions.revoke_token(session.get(SESSION_KEY), "replaced")
-            session.clear()
-            if chosen_language:
-                session["lang"] = chosen_language
-            session.permanent = True
-            session[SESSION_KEY] = user_sessions.start(user, ip=request.remote_addr,
-                                                       user_agent=request.headers.get("User-Agent"))
-            login_user(user)
-            return redirect(_safe_next(form.next.data))
+            from core.web import second_factor as second_factor_web
+
+            if second_factor_web.wanted(user):
+                return second_factor_web.start(user, _safe_next(form.next.data))
+            accounts.finish_sign_in(user)
+            db.session.commit()
+            return complete_sign_in(user, _safe_next(form.next.data))
     elif request.method == "POST":
         status = 422
     return render("auth/login.html", form=form, status=status)
 
 
-@bp.route("/logout", methods=["POST"])
-@public
-def logout():
+def _fresh_session() -> None:
+    """A new session (nothing of the one before sign-in survives but the chosen language)."""
     chosen_language = session.get("lang")
-    user_sessions.revoke_token(session.get(SESSION_KEY))  # a copy of the cookie stops working too
-    logout_user()
     session.clear()
     if chosen_language:
         session["lang"] = chosen_language
+
+
+def sign_in_session(user) -> None:
+    """Sign ``user`` in with Flask-Login in a fresh session, backed by a new server-side session
+    record (the one this browser had before is revoked)."""
+    user_sessions.revoke_token(session.get(SESSION_KEY), "replaced")
+    _fresh_session()
+    session.permanent = True
+    session[SESSION_KEY] = user_sessions.start(user, ip=request.remote_addr,
+                                               user_agent=request.headers.get("User-Agent"))
+    login_user(user)
+
+
+def complete_sign_in(user, target: str):
+    """Sign ``user`` in (a fresh session) and send them to ``target``."""
+    sign_in_session(user)
+    return redirect(target)
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    user_sessions.revoke_token(session.get(SESSION_KEY))  # a copy of the cookie stops working too
+    logout_user()
+    _fresh_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 

@@ -23,6 +23,11 @@ ACTION_LABELS = {
     "sign-in": _l("signed in"),
     "sessions-revoked": _l("signed out everywhere"),
     "download": _l("downloaded"),
+    "2fa-enrol": _l("set up the second factor"),
+    "2fa-disable": _l("switched the second factor off"),
+    "2fa-reset": _l("second factor reset"),
+    "2fa-new-codes": _l("made new recovery codes"),
+    "2fa-recovery": _l("signed in with a recovery code"),
 }
 OFFER_STATE_LABELS = {
     "open": _l("waiting for us"), "accepted": _l("taken"), "declined": _l("declined"),

@@ -54,3 +54,9 @@ class EmailChangeForm(FlaskForm):
 class PasswordChangeForm(SetPasswordForm):
     current_password = PasswordField(_l("Your current password"),
                                      validators=[DataRequired(_l("Enter your password."))])
+
+
+class SecondFactorCodeForm(FlaskForm):
+    """A 6-digit code of the authenticator app (or, at sign-in, a recovery code)."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Type the code your app shows."))])

@@ -60,11 +60,19 @@ def choose_language(page, language: str) -> None:
 
 
 def sign_in(page, live_server: LiveServer, user, password: str = PASSWORD, language: str | None = None):
-    """Open the sign-in page, optionally switch language first, and sign in as ``user``."""
+    """Open the sign-in page, optionally switch language first, and sign in as ``user`` (typing
+    the code of their authenticator app when the account has a second factor)."""
     page.goto(f"{live_server.url}/login")
     if language:
         choose_language(page, language)
     page.locator('input[name="email"]').fill(user.email)
     page.locator('input[name="password"]').fill(password)
     page.locator('#login button[type="submit"]').click()
-    page.wait_for_url(f"{live_server.url}/")
+    home, code_page = f"{live_server.url}/", f"{live_server.url}/login/code"
+    page.wait_for_url(lambda url: url in (home, code_page))
+    if page.url == code_page:
+        from tests.conftest import totp_code
+
+        page.locator('input[name="code"]').fill(totp_code(user))
+        page.locator('#second-factor-code button[type="submit"]').first.click()
+    page.wait_for_url(home)
