@@ -27,6 +27,19 @@ def demo_users() -> list[tuple[str, str, str | None, str]]:
     return rows
 
 
+def _strong_password(email: str, name: str) -> str:
+    """A random password the password rule accepts (a random string can, rarely, look guessable)."""
+    from core.services.errors import ValidationFailed
+
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            accounts.check_password_strength(password, user_inputs=(email, name))
+        except ValidationFailed:
+            continue
+        return password
+
+
 def load_demo() -> list[tuple[str, str, str | None, str]]:
     """Create missing demo accounts; return (email, role, institution, password) of those created."""
     ids = {row.slug: row.id for row in enabled_institutions()}
@@ -36,8 +49,8 @@ def load_demo() -> list[tuple[str, str, str | None, str]]:
         for email, role, slug, language in demo_users():
             if email in existing:
                 continue
-            password = secrets.token_urlsafe(9)
             name = f"{role.capitalize()} {slug.capitalize() if slug else 'Federation'}"
+            password = _strong_password(email, name)
             accounts.create_user(email=email, name=name, role=role, institution_id=ids.get(slug),
                                  password=password, preferred_language=language)
             created.append((email, role, slug, password))
