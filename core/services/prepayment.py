@@ -41,7 +41,7 @@ from core.plugin_api import MAX_PREPAYMENT_INDEMNITY_MONTHS
 from core.services import allocation, positions
 from core.services.errors import ValidationFailed
 from core.services.loans import _commit_or_conflict
-from core.services.repayments import _emit_repaid, lock
+from core.services.repayments import emit_repaid, lock
 from core.services.schedules import ZERO, Method, add_months, build_schedule, loan_terms
 
 MAX_INDEMNITY_MONTHS = MAX_PREPAYMENT_INDEMNITY_MONTHS
@@ -234,7 +234,7 @@ def pay_off(loan_id: int, *, on: date, user, indemnity_months=None) -> LedgerEnt
     loan.status, loan.closed_on = "repaid", on
     positions.refresh(loan)
     _commit_or_conflict()
-    _emit_repaid(loan)
+    emit_repaid(loan)
     return entry
 
 

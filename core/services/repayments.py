@@ -86,14 +86,24 @@ def _no_amount():
 def record_payment(loan_id: int, *, paid_on: date | None, amount, user, reference: str | None = None,
                    source: str = "manual", note: str | None = None) -> LedgerEntry:
     """Book a payment; the loan is repaid (and ``loan.repaid`` emitted) once nothing is owed."""
+    loan, entry, repaid = book_payment(loan_id, paid_on=paid_on, amount=amount, user=user,
+                                       reference=reference, source=source, note=note)
+    _commit_or_conflict()
+    if repaid:
+        emit_repaid(loan)
+    return entry
+
+
+def book_payment(loan_id: int, *, paid_on: date | None, amount, user, reference: str | None = None,
+                 source: str = "manual", note: str | None = None) -> tuple[Loan, LedgerEntry, bool]:
+    """Book a payment in the caller's transaction (no commit): the loan locked, the entry added,
+    the loan settled when nothing is owed, its position refreshed. Returns (loan, entry, whether it
+    has just been repaid: the caller emits ``loan.repaid`` with :func:`emit_repaid` after commit)."""
     loan = _active(loan_id)
     entry = _payment_entry(loan, paid_on, amount, user, reference, source, note)
     repaid = _settle(loan, paid_on)
     positions.refresh(loan)
-    _commit_or_conflict()
-    if repaid:
-        _emit_repaid(loan)
-    return entry
+    return loan, entry, repaid
 
 
 def _payment_entry(loan: Loan, paid_on, amount, user, reference, source, note) -> LedgerEntry:
@@ -126,7 +136,8 @@ def _settle(loan: Loan, on: date) -> bool:
     return False
 
 
-def _emit_repaid(loan: Loan) -> None:
+def emit_repaid(loan: Loan) -> None:
+    """Tell plugins and listeners the loan is repaid (after the commit that repaid it)."""
     emit(Event("loan.repaid", loan.institution_id, {"loan_id": loan.id, "client_id": loan.client_id}))
 
 

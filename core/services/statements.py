@@ -32,7 +32,7 @@ from core.extensions import db
 from core.models import Loan
 from core.models.money_input import StatementFile, StatementLine
 from core.models.types import utcnow
-from core.services import payment_reference, positions, repayments
+from core.services import payment_reference, repayments
 from core.services.errors import NotFound, ValidationFailed
 from core.services.loans import _commit_or_conflict, get_loan
 
@@ -133,7 +133,7 @@ def book(text: str, filename: str, *, user) -> Booked:
         db.session.add(_stored_line(upload, line, occurrence, "queued"))
     _commit_once()
     for loan in repaid:
-        repayments._emit_repaid(loan)
+        repayments.emit_repaid(loan)
     return Booked(upload, len(check.to_book), len(check.to_queue), len(check.already_booked))
 
 
@@ -162,7 +162,7 @@ def assign(line_id: int, loan_text: str, *, user) -> StatementLine:
     _resolve(line, "assigned", user, loan_id=loan.id, ledger_entry_id=entry.id)
     _commit_or_conflict()
     if settled:
-        repayments._emit_repaid(loan)
+        repayments.emit_repaid(loan)
     return line
 
 
@@ -227,14 +227,12 @@ def _own_loans(references: set[str]) -> dict[str, Loan]:
 
 
 def _book_line(loan_id: int, line, user):
-    loan = repayments.lock(loan_id)
-    if loan.status != "active":
+    """A statement line as a payment on an active loan, in the caller's transaction."""
+    if get_loan(loan_id).status != "active":
         raise ValidationFailed({"loan": _l("This loan is not being repaid: choose an active loan.")})
-    entry = repayments._payment_entry(loan, line.booked_on, line.amount, user, line.reference or None,
-                                      "statement", line.counterparty or None)
-    settled = repayments._settle(loan, line.booked_on)
-    positions.refresh(loan)
-    return loan, entry, settled
+    return repayments.book_payment(loan_id, paid_on=line.booked_on, amount=line.amount, user=user,
+                                   reference=line.reference or None, source="statement",
+                                   note=line.counterparty or None)
 
 
 def _stored_line(upload, line, occurrence, state, **more) -> StatementLine:

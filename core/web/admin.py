@@ -12,6 +12,7 @@ from core.services import accounts, audit, audit_export, second_factor
 from core.services.errors import NotFound, ValidationFailed
 from core.access import roles_required
 from core.web.forms import InviteForm, attach_errors
+from core.web import second_factor as second_factor_web
 from core.web.rendering import render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -83,16 +84,7 @@ def sign_out_everywhere(user_id: int):
 @roles_required(ROLE_ADMIN)
 def reset_second_factor(user_id: int):
     """Remove a colleague's second factor (a lost phone): they set it up again at next sign-in."""
-    try:
-        user = second_factor.reset(user_id=user_id, by=current_user)
-    except NotFound:
-        abort(404)
-    except ValidationFailed as failed:
-        flash(" ".join(str(m) for m in failed.errors.values()), "error")
-        return redirect(url_for("admin.users"))
-    flash(_("The second factor of %(name)s is reset: they set it up again at their next sign-in. We sent them a mail.",
-            name=user.name), "success")
-    return redirect(url_for("admin.users"))
+    return second_factor_web.reset_for(user_id, "admin.users")
 
 
 def _date_arg(name: str) -> date | None:

@@ -18,7 +18,7 @@ from core.access import public, roles_required
 from core.extensions import db
 from core.models import ROLES, User
 from core.services import accounts, second_factor
-from core.services.errors import ValidationFailed
+from core.services.errors import NotFound, ValidationFailed
 from core.tenancy import all_institutions
 from core.web.forms import SecondFactorCodeForm, attach_errors
 from core.web.rendering import render
@@ -93,16 +93,38 @@ def _expired():
     return redirect(url_for("auth.login"))
 
 
+def _pending_in(mode: str):
+    """(sign-in state, user) of a half signed-in session at ``mode`` ("code" or "enrol"), or None."""
+    state = _pending()
+    user = _pending_user(state) if state else None
+    return (state, user) if user is not None and state.get("mode") == mode else None
+
+
+def reset_for(user_id: int, back: str):
+    """An admin's or the operator's reset of a user's second factor, then back to ``back`` (an
+    endpoint) with what happened; another tenant's or a refused user is a 404 or a message."""
+    try:
+        user = second_factor.reset(user_id=user_id, by=current_user)
+    except NotFound:
+        abort(404)
+    except ValidationFailed as failed:
+        flash(" ".join(str(m) for m in failed.errors.values()), "error")
+        return redirect(url_for(back))
+    flash(_("The second factor of %(name)s is reset: they set it up again at their next sign-in. We sent them a mail.",
+            name=user.name), "success")
+    return redirect(url_for(back))
+
+
 @bp.route("/login/code", methods=["GET", "POST"])
 @public
 def code():
     """The second step of signing in: the 6-digit code of the app, or a recovery code."""
     from core.web.auth import sign_in_session
 
-    state = _pending()
-    user = _pending_user(state) if state else None
-    if user is None or state.get("mode") != "code":
+    pending = _pending_in("code")
+    if pending is None:
         return _expired()
+    state, user = pending
     form = SecondFactorCodeForm()
     status = 200
     if form.validate_on_submit():
@@ -148,10 +170,10 @@ def enrol():
     """Setting up the second factor during sign-in (required roles, or after an admin's reset)."""
     from core.web.auth import sign_in_session
 
-    state = _pending()
-    user = _pending_user(state) if state else None
-    if user is None or state.get("mode") != "enrol":
+    pending = _pending_in("enrol")
+    if pending is None:
         return _expired()
+    state, user = pending
     secret = _enrolment_secret(state)
     form = SecondFactorCodeForm()
     if form.validate_on_submit():
