@@ -115,3 +115,10 @@ def test_password_change_is_mailed(mail_app, smtp_server, staff_a, as_user):
 
 def test_federation_staff_have_an_account_page_too(auditor, as_user):
     assert as_user(auditor).get("/account/").status_code == 200
+
+
+def test_the_account_page_shows_the_second_factor_once_and_a_plain_title(client, staff_a, as_user):
+    page = as_user(staff_a.officer).get("/account/").get_data(as_text=True)
+    title = page[page.index("<title>"):page.index("</title>")]
+    assert "<article" not in title and "My account" in title
+    assert page.count('id="account-second-factor"') == 1
