@@ -30,25 +30,12 @@ CONSENT_METHODS = ("written", "electronic", "verbal_recorded")
 REQUIRED_SCOPES = ("share_with_mfi", "contact")
 
 MESSAGES = {
+    **referral_forms.FIELD_MESSAGES,
     "external_reference": _l("Give your own reference for this file (1 to 64 characters)."),
     "first_name": _l("Enter the applicant's first name."),
     "last_name": _l("Enter the applicant's last name."),
     "birth_date": _l("The applicant must be between 18 and 100 years old."),
-    "national_number": _l("This is not a valid Belgian national register number."),
-    "email": _l("Enter a valid e-mail address."),
-    "phone": _l("Enter a valid phone number, for example +32 470 12 34 56."),
-    "postal_code": _l("Enter a Belgian postal code (4 digits)."),
-    "language": _l("Choose a language."),
-    "amount_requested": _l("Enter an amount above zero and at most one million euros."),
-    "sector": _l("Choose a sector."),
     "stage": _l("Choose where the project stands."),
-    "purpose": _l("Say what the money is for."),
-    "purpose_category": _l("Choose what the money is for."),
-    "enterprise_number": _l("This is not a valid Belgian enterprise number."),
-    "enterprise_started_on": _l("This date cannot be in the future."),
-    "term_months": _l("Give a term from 1 to 360 months."),
-    "refused_on": _l("This date cannot be in the future."),
-    "refusal_reasons": _l("Choose at least one reason."),
     "consent_given_on": _l("This date cannot be in the future."),
     "consent_method": _l("Choose how the applicant consented."),
 }

@@ -23,6 +23,24 @@ FORM_NAMES = {("refusal", "decided_on"): "refused_on", ("refusal", "reasons"): "
               ("consent", "scope"): "consent"}
 
 REQUIRED = _l("Fill in this field.")
+#: the field messages the portal and the self-referral form share (each adds the ones that speak
+#: to its reader: the applicant's name or "your" name)
+FIELD_MESSAGES = {
+    "national_number": _l("This is not a valid Belgian national register number."),
+    "email": _l("Enter a valid e-mail address."),
+    "phone": _l("Enter a valid phone number, for example +32 470 12 34 56."),
+    "postal_code": _l("Enter a Belgian postal code (4 digits)."),
+    "language": _l("Choose a language."),
+    "amount_requested": _l("Enter an amount above zero and at most one million euros."),
+    "sector": _l("Choose a sector."),
+    "purpose": _l("Say what the money is for."),
+    "purpose_category": _l("Choose what the money is for."),
+    "enterprise_number": _l("This is not a valid Belgian enterprise number."),
+    "enterprise_started_on": _l("This date cannot be in the future."),
+    "term_months": _l("Give a term from 1 to 360 months."),
+    "refused_on": _l("This date cannot be in the future."),
+    "refusal_reasons": _l("Choose at least one reason."),
+}
 CONTACT_MEANS = _l("Give an e-mail address, a phone number or both.")
 
 

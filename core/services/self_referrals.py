@@ -42,24 +42,11 @@ LINK_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read of
 LINK_CODE_LENGTH = 10
 
 INVALID = {
+    **referral_forms.FIELD_MESSAGES,
     "first_name": _l("Enter your first name."),
     "last_name": _l("Enter your last name."),
     "birth_date": _l("You must be between 18 and 100 years old."),
-    "national_number": _l("This is not a valid Belgian national register number."),
-    "email": _l("Enter a valid e-mail address."),
-    "phone": _l("Enter a valid phone number, for example +32 470 12 34 56."),
-    "postal_code": _l("Enter a Belgian postal code (4 digits)."),
-    "language": _l("Choose a language."),
-    "amount_requested": _l("Enter an amount above zero and at most one million euros."),
-    "sector": _l("Choose a sector."),
     "stage": _l("Choose where your project stands."),
-    "purpose": _l("Say what the money is for."),
-    "purpose_category": _l("Choose what the money is for."),
-    "enterprise_number": _l("This is not a valid Belgian enterprise number."),
-    "enterprise_started_on": _l("This date cannot be in the future."),
-    "term_months": _l("Give a term from 1 to 360 months."),
-    "refused_on": _l("This date cannot be in the future."),
-    "refusal_reasons": _l("Choose at least one reason."),
 }
 NO_CONSENT = _l("Without your consent we cannot pass your request on.")
 
