@@ -34,7 +34,7 @@ POSTAL = ["1000", "1030", "1070", "1080", "2000", "2600", "3000", "3500", "4000"
           "7000", "8000", "8500", "9000", "9300", "1300", "1640", "4700", "6700"]
 SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", "other")
 STAGES = ("project", "starter", "established")
-PASSWORD = "bench password long enough"
+PASSWORD = "quiet lantern orchard 47"
 
 
 def database_url(reuse: bool) -> str:

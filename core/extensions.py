@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and bound to an app in ``create_app``."""
-from flask_babel import Babel
+from functools import cached_property
+
+import flask_babel
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -18,6 +20,33 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class RequestTranslationsDomain(flask_babel.Domain):
+    """Flask-Babel's message domain, with the translations looked up once per request.
+
+    Flask-Babel 4 works out the locale and the catalogue again for each of the few hundred strings
+    of a page; here the catalogue found first is kept on the request's Babel context. That is the
+    attribute ``force_locale()`` and ``refresh()`` clear and restore, so a mail rendered in its
+    reader's language or a language changed mid-request still gets its own catalogue.
+    """
+
+    def get_translations(self):
+        context = flask_babel._get_current_context()
+        if context is None:
+            return super().get_translations()
+        translations = getattr(context, "babel_translations", None)
+        if translations is None:
+            translations = context.babel_translations = super().get_translations()
+        return translations
+
+
+class Babel(flask_babel.Babel):
+    """Flask-Babel with ``RequestTranslationsDomain`` as its default domain."""
+
+    @cached_property
+    def domain_instance(self):
+        return RequestTranslationsDomain(domain=self.domain)
 
 
 class Base(DeclarativeBase):

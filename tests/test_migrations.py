@@ -6,11 +6,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 
 from core import create_app
 from core.extensions import db, migrate
-from core.testing.database import ENV_URL, recreate_postgres_database
+from core.testing.database import ENV_URL, postgres_database_for_worker, recreate_postgres_database
 from tests.conftest import base_config
 
 
@@ -43,7 +42,7 @@ def test_every_branch_has_one_head_and_core_never_depends_on_a_plugin(app):
 def test_downgrade_to_base_and_upgrade_again(tmp_path, monkeypatch):
     url = os.environ.get(ENV_URL)
     if url:
-        url = make_url(url).set(database=make_url(url).database + "_roundtrip").render_as_string(False)
+        url = postgres_database_for_worker(url, "roundtrip")
         recreate_postgres_database(url)
     else:
         url = f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}"

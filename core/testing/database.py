@@ -18,8 +18,21 @@ def test_database_url(tmp_dir) -> str:
     url = os.environ.get(ENV_URL)
     if not url:
         return f"sqlite:///{tmp_dir / 'test.sqlite3'}"
+    url = postgres_database_for_worker(url)
     recreate_postgres_database(url)
     return url
+
+
+def postgres_database_for_worker(url: str, suffix: str = "") -> str:
+    """``url`` with its database name made this test process's own.
+
+    Under pytest-xdist (``pytest -n 2``) each worker runs its share of the tests in a database of
+    its own (``microfin_ci_gw0``, ``microfin_ci_gw1``…); ``suffix`` names a further one.
+    """
+    parsed = make_url(url)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = "_".join(part for part in (parsed.database, worker, suffix) if part)
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def recreate_postgres_database(url: str) -> None:
