@@ -245,3 +245,16 @@ def _scope_assumptions(scope: Scope) -> dict[str, Decimal]:
         return {a.key: a.default for a in ASSUMPTIONS}
     return _effective(db.session.scalars(select(SocialReturnAssumption)
                                          .where(SocialReturnAssumption.institution_id == scope.institution_id)))
+
+
+def cost_rows(section: dict) -> list[list]:
+    """The ``cost`` object as ``[figure, value]`` rows for CSV and XLSX (assumptions as
+    ``assumption.<key>``; an empty value where the JSON has null)."""
+    social = section["social_return"]
+    rows = [["year", section["year"]], ["budget", section["budget"]], ["persons", section["persons"]],
+            ["cost_per_person", section["cost_per_person"]], ["social_return", social["estimate"]],
+            ["benefit", social["benefit"]], ["job_seekers", social["job_seekers"]]]
+    if "institutions_without_budget" in section:
+        rows.append(["institutions_without_budget", section["institutions_without_budget"]])
+    rows += [[f"assumption.{key}", value] for key, value in social["assumptions"].items()]
+    return [[figure, "" if value is None else value] for figure, value in rows]
