@@ -168,3 +168,19 @@ def test_one_person_financed_by_microstart_and_credal_counts_once_in_the_sector(
     assert impact_report(institution_scope("credal"), YEAR_2025)["financed"] == {"persons": 2, "amount": "3000.00"}
     if number:  # the federation's data hold counts, never the number nor its hash
         assert number not in json.dumps(sector) and at_ms.national_number_hash not in json.dumps(sector)
+
+
+def test_the_cli_json_and_csv_carry_the_cost(runner, four_financed, staff_a):
+    from core.cli import main
+
+    budget(staff_a, 2025, "25000")
+    result = runner.invoke(main, ["report", "impact", "--institution", "microstart", "--to", "2025-12-31",
+                                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)["cost"]
+    assert (data["year"], data["budget"], data["persons"], data["cost_per_person"]) == (2025, "25000.00", 4, "6250.00")
+    result = runner.invoke(main, ["report", "impact", "--sector", "--to", "2025-12-31", "--format", "csv"])
+    lines = result.output.splitlines()
+    assert "table,figure,value" in lines and "cost,budget,25000.00" in lines
+    assert "cost,persons,<5" in lines and "cost,cost_per_person,<5" in lines  # the federation's suppression
+    assert "cost,institutions_without_budget,0" in lines
