@@ -369,3 +369,23 @@ def a_user_session(staff):
 
     user_sessions.start(staff.coach, ip="192.0.2.1", user_agent="isolation")
     return user_sessions.active_for(staff.coach)[0].id
+
+
+# --- cost and social return (issue 16, point 3) ------------------------------------------------
+
+@marker
+def budget_and_assumptions(staff):
+    """A budget and an assumption of unusual amounts: only its own institution's admin page and
+    impact report may show them (the walker's sector view is of the current year: none there)."""
+    if not getattr(staff, "_budget", False):
+        from decimal import Decimal
+
+        from core.services.reports import cost
+        from core.tenancy import acting_for
+
+        with acting_for(staff.institution_id):
+            cost.save_budget(2025, Decimal("86420.13"))
+            values = {**cost.assumptions(), "other_benefit_per_person": Decimal("7531.86")}
+            cost.save_assumptions(values)
+        staff._budget = True
+    return ["86,420.13", "7,531.86"]

@@ -42,6 +42,8 @@ def menu_items(user, institution):
                  description=_l("Invite colleagues, disable accounts.")),
         MenuItem(_l("Institution settings"), "settings.edit", frozenset({"admin"}), order=88,
                  description=_l("Rates, ceilings and rules of your loan products.")),
+        MenuItem(_l("Budget and social return"), "report_costs.edit", frozenset({"admin"}), order=89,
+                 description=_l("Your yearly budget and the assumptions of the social-return estimate.")),
         MenuItem(_l("Audit trail"), "admin.audit_trail", frozenset({"admin"}), order=85,
                  description=_l("Who changed what, and when.")),
         MenuItem(_l("Clients"), "clients.index", frozenset(INSTITUTION_ROLES), order=10,

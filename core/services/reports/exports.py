@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 
+from core.services.reports.cost import cost_rows
 from core.services.reports.portfolio import FIGURES, PortfolioReport
 from core.services.spreadsheet_cells import csv_row, xlsx_row
 
@@ -25,7 +26,10 @@ def impact_rows(report: dict) -> list[list]:
 
 
 def impact_sheets(report: dict) -> dict[str, tuple[list, list[list]]]:
-    return {"impact": (IMPACT_HEADER, impact_rows(report))}
+    sheets = {"impact": (IMPACT_HEADER, impact_rows(report))}
+    if "cost" in report:
+        sheets["cost"] = (["figure", "value"], cost_rows(report["cost"]))
+    return sheets
 
 
 def portfolio_sheets(report: PortfolioReport) -> dict[str, tuple[list, list[list]]]:

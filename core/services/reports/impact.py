@@ -10,13 +10,15 @@ report says how many people were financed by more than one institution.
 """
 from __future__ import annotations
 
-from sqlalchemy import String, and_, case, cast, distinct, extract, func, literal, select
+from sqlalchemy import and_, case, distinct, extract, func, select
 
 from core.extensions import db
 from core.models.lending import Loan
 from core.models.people import Client
 from core.services.reports.common import (DISBURSED_STATUSES, Period, Scope, cell, cents, count_cell,
                                          euros, in_period)
+from core.services.reports.cost import cost_section
+from core.services.reports.people import people
 from core.tenancy import all_institutions
 
 TARGET_GROUPS = ("women", "born_abroad", "young", "low_educated", "job_seekers", "disability")
@@ -45,30 +47,6 @@ def _conditions() -> dict[str, dict]:
         "sectors": {key: Client.sector == key for key in SECTORS},
         "regions": {key: Client.region == key for key in REGIONS},
     }
-
-
-def people():
-    """SQL: each client file with the id of its *person* across institutions (``client_id``,
-    ``person_id``), for the sector's count of people.
-
-    Files with the same keyed hash of the national number are one person. A file without the
-    number is the person of the files with the same name and birth date that have one (the
-    smallest hash if several), else of the files with that name and birth date alone. Names compare
-    by ``sort_key`` (lowercase, accents removed), as the registry matches referrals. A person's id
-    is the smallest id of their files, so counting people is counting distinct integers.
-    """
-    numbered = (select(Client.sort_key, Client.birth_date,
-                       func.min(Client.national_number_hash).label("hash"))
-                .where(Client.national_number_hash.is_not(None))
-                .group_by(Client.sort_key, Client.birth_date).subquery("numbered"))
-    by_name = literal("p:") + Client.sort_key + literal("|") + cast(Client.birth_date, String)
-    keyed = (select(Client.id.label("client_id"),
-                    func.coalesce(Client.national_number_hash, numbered.c.hash, by_name).label("person"))
-             .outerjoin(numbered, and_(numbered.c.sort_key == Client.sort_key,
-                                       numbered.c.birth_date == Client.birth_date))
-             .subquery("keyed"))
-    return select(keyed.c.client_id, func.min(keyed.c.client_id).over(partition_by=keyed.c.person)
-                  .label("person_id")).subquery("people")
 
 
 def impact_report(scope: Scope, period: Period = Period()) -> dict:
@@ -106,6 +84,7 @@ def impact_report(scope: Scope, period: Period = Period()) -> dict:
     values = iter(row[2:])
     for section, conditions in sections.items():
         report[section] = {key: cell(int(next(values) or 0), euros(next(values)), scope) for key in conditions}
+    report["cost"] = cost_section(scope, period)
     return report
 
 
