@@ -55,3 +55,4 @@ from core.models.chores import ChoreRun  # noqa: F401,E402
 from core.models.money_input import StatementFile, StatementLine, SubmissionToken  # noqa: F401,E402
 from core.models.notifications import Notification, NotificationPreference  # noqa: F401,E402
 from core.models.self_referrals import SelfReferralRequest  # noqa: F401,E402
+from core.models.followups import Followup  # noqa: F401,E402
