@@ -17,6 +17,7 @@ from core.models.lending import Loan
 from core.models.people import Client
 from core.services.reports.common import (DISBURSED_STATUSES, Period, Scope, cell, cents, count_cell,
                                          euros, in_period)
+from core.services.reports.outcomes import outcomes
 from core.tenancy import all_institutions
 
 TARGET_GROUPS = ("women", "born_abroad", "young", "low_educated", "job_seekers", "disability")
@@ -106,6 +107,7 @@ def impact_report(scope: Scope, period: Period = Period()) -> dict:
     values = iter(row[2:])
     for section, conditions in sections.items():
         report[section] = {key: cell(int(next(values) or 0), euros(next(values)), scope) for key in conditions}
+    report["outcomes"] = outcomes(scope, period)
     return report
 
 
