@@ -44,6 +44,7 @@ def run_intervals(staff, first: date, months=(6, 12, 24, 36)) -> None:
 
 
 def followup_of(staff, client, months: int) -> Followup:
+    db.session.expire_all()  # as stored, after requests made in their own sessions
     with acting_for(staff.institution_id):
         return db.session.scalar(select(Followup).where(Followup.client_id == client.id, Followup.months == months))
 

@@ -3,9 +3,9 @@ field errors, reminders, the coach's recording, response rates and plugin questi
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
-from markupsafe import escape
 from sqlalchemy import func, select
 
 from core.extensions import db
@@ -14,8 +14,8 @@ from core.models.mail import OutboxMail
 from core.models.types import utcnow
 from core.plugin_api import ClientField, hookimpl, texts
 from core.services import followups, outbox
-from core.tenancy import acting_for, all_institutions
-from tests.conftest import csrf_token, login, post
+from core.tenancy import acting_for
+from tests.conftest import csrf_token, post
 from tests.followup_helpers import (answers, consent, followup_of, record, run_chore, tokens_mailed,
                                     withdraw)
 from tests.mail_helpers import links_in, text_of
@@ -70,8 +70,7 @@ def test_the_intervals_are_the_institutions_setting(app, staff_a):
         from core.services import plugin_settings
 
         assert followups.intervals() == (6, 12, 24, 36)
-        plugin_settings.save({**{k: plugin_settings.declared_value(k) for k in ()},
-                              **_current_settings(), "followup_months": "12,24,36"})
+        plugin_settings.save({**_current_settings(), "followup_months": "12,24,36"})
         db.session.commit()
         assert followups.intervals() == (12, 24, 36)
     client = person(staff_a)
@@ -89,17 +88,16 @@ def _current_settings():
             for value in [plugin_settings.effective()[setting.key]]}
 
 
-def test_the_entrepreneur_answers_in_french_once(invited, staff_a):
+def test_the_entrepreneur_answers_in_french_once(invited, staff_a, app):
     client, _, token = invited
-    web = __import__("flask").current_app.test_client()
+    web = app.test_client()
     page = web.get(f"/followup/{token}").get_data(as_text=True)
-    assert "Votre entreprise est-elle toujours active ?" in str(escape(page)) or \
-        "Votre entreprise est-elle toujours active" in page
+    assert "Votre entreprise est-elle toujours active" in page and "Envoyer mes réponses" in page
     response = _form(web, token, answers(fte="1,5", credit=True))
     assert response.status_code == 200 and 'id="followup-thanks"' in response.get_data(as_text=True)
     stored = followup_of(staff_a, client, 6)
     assert (stored.status, stored.answered_by, stored.active, stored.jobs_fte, stored.bank_credit_kind) == \
-        ("answered", "entrepreneur", True, __import__("decimal").Decimal("1.5"), "investment")
+        ("answered", "entrepreneur", True, Decimal("1.5"), "investment")
     again = web.get(f"/followup/{token}")  # used twice: a clear page, nothing stored
     assert again.status_code == 410 and 'data-reason="used"' in again.get_data(as_text=True)
     posted = _form_raw(web, token, answers(active=False))
@@ -108,8 +106,7 @@ def test_the_entrepreneur_answers_in_french_once(invited, staff_a):
 
 
 def _form_raw(web, token, data):
-    with web.session_transaction():
-        pass
+    """POST with a valid CSRF token taken from another page (the link's own page refuses)."""
     return web.post(f"/followup/{token}", data={**data, "csrf_token": csrf_token(web, "/login")})
 
 
@@ -177,7 +174,6 @@ def test_reminders_bring_a_fresh_link_and_stop_after_two(invited, staff_a, app):
     for n in (1, 2, 3):
         with acting_for(staff_a.institution_id):
             followup = db.session.scalar(select(Followup).where(Followup.client_id == client.id))
-            (followup.reminded_at or followup.invited_at)
             if followup.reminded_at:
                 followup.reminded_at -= timedelta(days=11)
             else:
@@ -205,7 +201,6 @@ def test_the_coach_records_answers_on_the_clients_page(invited, staff_a, as_user
     assert good.status_code == 302
     stored = followup_of(staff_a, client, 6)
     assert (stored.answered_by, stored.recorded_by_id, str(stored.jobs_fte)) == ("coach", staff_a.coach.id, "2")
-    assert "/followup/" not in web.get(f"/followup/{token}").get_data(as_text=True) or True
     assert app_client_status(token) == 410  # the link is used once the coach recorded the answers
 
 
