@@ -369,3 +369,23 @@ def a_user_session(staff):
 
     user_sessions.start(staff.coach, ip="192.0.2.1", user_agent="isolation")
     return user_sessions.active_for(staff.coach)[0].id
+
+
+# --- follow-ups (issue 16) ------------------------------------------------------------------
+# The public link /followup/<token> is covered by the "token" provider above: a guessed token is 404.
+
+@provides("followup_id")
+def a_followup(staff):
+    """A follow-up (due at 6 months) of a consenting client of ``staff``'s institution."""
+    if getattr(staff, "_followup_id", None) is None:
+        from datetime import date
+
+        from tests.followup_helpers import consent, followup_of, run_chore
+        from tests.reports_data import make_loan, person
+
+        client = person(staff, last_name=f"Followed-{staff.slug}")
+        make_loan(staff, client, "4321.00", date(2025, 1, 10))
+        consent(staff, client)
+        run_chore(staff, date(2025, 7, 10))
+        staff._followup_id = followup_of(staff, client, 6).id
+    return staff._followup_id
