@@ -43,9 +43,10 @@ MAX_REMINDERS = 2
 class LinkRefused(Exception):
     """A follow-up link that cannot be used: ``reason`` is ``invalid``, ``expired`` or ``used``."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, language: str | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.language = language  # the client's, when the link is theirs (used, expired)
 
 
 def intervals() -> tuple[int, ...]:
@@ -176,12 +177,13 @@ def by_token(token: str, now: datetime | None = None) -> Followup:
         raise LinkRefused("invalid")
     with tenancy.acting_for(followup.institution_id):
         consenting = has_consent(followup.client_id)
+        language = tenancy.get(Client, followup.client_id).preferred_language
     if not consenting:
         raise LinkRefused("invalid")
     if followup.status == "answered":
-        raise LinkRefused("used")
+        raise LinkRefused("used", language)
     if followup.token_expires_at is None or followup.token_expires_at <= (now or utcnow()):
-        raise LinkRefused("expired")
+        raise LinkRefused("expired", language)
     return followup
 
 

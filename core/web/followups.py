@@ -35,7 +35,15 @@ def _questions(institution_id: int):
     return followup_questions.questions(slug_for_id(institution_id))
 
 
-def _refused(reason: str):
+def _in_language(language: str | None) -> None:
+    if language:
+        g.page_locale = mail_locale(language)
+        refresh()
+
+
+def _refused(refused: followups.LinkRefused):
+    _in_language(refused.language)
+    reason = refused.reason
     status, message = REFUSALS[reason]
     return render("followups/refused.html", message=message, reason=reason, status=status)
 
@@ -47,10 +55,9 @@ def answer(token: str):
     try:
         followup = followups.by_token(token)
     except followups.LinkRefused as refused:
-        return _refused(refused.reason)
+        return _refused(refused)
     client = followups.client_of(followup)
-    g.page_locale = mail_locale(client.preferred_language)
-    refresh()
+    _in_language(client.preferred_language)
     asked = _questions(followup.institution_id)
     form = form_for(asked, formdata=request.form if request.method == "POST" else None)
     status = 200
@@ -60,7 +67,7 @@ def answer(token: str):
                 followups.answer_by_link(token, raw_values(form))
                 return render("followups/thanks.html")
             except followups.LinkRefused as refused:
-                return _refused(refused.reason)
+                return _refused(refused)
             except ValidationFailed as failed:
                 attach_errors(form, failed.errors)
         status = 422
