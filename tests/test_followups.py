@@ -218,7 +218,8 @@ def test_response_rates_are_visible_to_the_institution(invited, staff_a, staff_b
     consent(staff_a, other)
     run_chore(staff_a, AT_6)
     assert followups_rates(staff_a) == [{"months": 6, "due": 2, "invited": 2, "answered": 1, "by_link": 0,
-                                         "by_coach": 1, "imported": 0, "rate": "0.50"}]
+                                         "by_coach": 1, "imported": 0, "rate": "0.50",
+                                         "percent": "50 %"}]
     page = as_user(staff_a.admin).get("/followups").get_data(as_text=True)
     assert 'id="followup-rates"' in page and "50 %" in page
 
@@ -251,3 +252,15 @@ def test_hook_followup_questions_adds_questions_of_the_owning_plugin(make_app, s
         with pytest.raises(Exception):
             followup_questions.parse_answers({**answers(), "premises": "castle"},
                                              followup_questions.questions("microstart"))
+
+
+def test_the_coach_cannot_record_for_a_client_who_withdrew_the_consent(invited, staff_a, as_user):
+    client, given, _ = invited
+    withdraw(staff_a, client, given)
+    web = as_user(staff_a.coach)
+    listing = web.get(f"/clients/{client.id}/followups").get_data(as_text=True)
+    assert 'id="followups-no-consent"' in listing
+    url = f"/clients/{client.id}/followups/{followup_of(staff_a, client, 6).id}"
+    response = post(web, url, answers(), token_from=url)
+    assert response.status_code == 422 and "withdrew the consent" in response.get_data(as_text=True)
+    assert followup_of(staff_a, client, 6).status == "invited"

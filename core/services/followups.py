@@ -209,9 +209,14 @@ def answer_by_link(token: str, raw: Mapping[str, Any]) -> Followup:
 
     followup = by_token(token)
     with tenancy.acting_for(followup.institution_id):
-        followup = tenancy.get(Followup, followup.id)
         answers = followup_questions.parse_answers(raw, followup_questions.questions(
             slug_for_id(followup.institution_id)))
+        # lock the row (PostgreSQL) and look again: of two submissions at once, the second is "used"
+        followup = db.session.scalar(select(Followup).where(Followup.id == followup.id)
+                                     .with_for_update().execution_options(populate_existing=True))
+        if followup.status == "answered" or followup.token_hash != _token_hash(token):
+            db.session.rollback()
+            raise LinkRefused("used")
         _apply(followup, answers, "entrepreneur", utcnow().date(), None)
         db.session.commit()
     return followup
@@ -266,5 +271,6 @@ def response_rates() -> list[dict]:
         done = int(done or 0)
         found.append({"months": months, "due": due, "invited": invited, "answered": done,
                       "by_link": int(link or 0), "by_coach": int(coach or 0), "imported": int(imported or 0),
-                      "rate": f"{Decimal(done) / Decimal(due):.2f}" if due else None})
+                      "rate": f"{Decimal(done) / Decimal(due):.2f}" if due else None,
+                      "percent": f"{(Decimal(100) * done / due).quantize(Decimal(1))} %" if due else "–"})
     return found
