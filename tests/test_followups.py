@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 
 from core.extensions import db
@@ -264,3 +265,14 @@ def test_the_coach_cannot_record_for_a_client_who_withdrew_the_consent(invited, 
     response = post(web, url, answers(), token_from=url)
     assert response.status_code == 422 and "withdrew the consent" in response.get_data(as_text=True)
     assert followup_of(staff_a, client, 6).status == "invited"
+
+
+def test_the_daily_chore_runs_for_every_institution(invited, staff_b):
+    from core.services import chores
+
+    (chore,) = [c for c in chores.CHORES if c.name == "followups"]
+    other = person(staff_b, last_name="Hef")
+    make_loan(staff_b, other, "1000", chores.today() - relativedelta(months=6))  # due today
+    consent(staff_b, other)
+    (run,) = chores.run_due(chores=[chore])
+    assert run.ok and run.result.startswith("1 follow-up(s) due, 1 invitation(s)"), run.result
