@@ -203,6 +203,8 @@ def test_the_coach_records_answers_on_the_clients_page(invited, staff_a, as_user
     stored = followup_of(staff_a, client, 6)
     assert (stored.answered_by, stored.recorded_by_id, str(stored.jobs_fte)) == ("coach", staff_a.coach.id, "2")
     assert app_client_status(token) == 410  # the link is used once the coach recorded the answers
+    again = web.get(url).get_data(as_text=True)  # correcting: the recorded answers are shown
+    assert 'value="2"' in again and '<option selected value="yes">' in again
 
 
 def app_client_status(token):
