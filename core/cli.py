@@ -505,6 +505,28 @@ def import_portfolio(path, slug, dry_run):
     click.echo(f"{verb} {result.clients} client(s) and {result.loans} loan(s) from {result.rows} row(s)")
 
 
+@import_.command("followups")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--institution", "slug", required=True, help="Slug of the institution the survey results belong to.")
+@with_appcontext
+def import_followups(path, slug):
+    """Import past follow-up survey results from a CSV, all or nothing (docs/followups.md)."""
+    from core.services import followup_import
+    from core.services.institutions import by_slug
+    from core.tenancy import acting_for
+
+    institution = by_slug(slug)
+    if institution is None:
+        raise click.ClickException(f"no institution {slug!r}")
+    with open(path, encoding="utf-8-sig", newline="") as handle, acting_for(institution.id):
+        result = followup_import.import_followups(handle)
+    for error in result.errors:
+        click.echo(f"line {error.line}, column {error.column}: {error.message}", err=True)
+    if not result.ok:
+        raise click.ClickException(f"{len(result.errors)} error(s): nothing was written")
+    click.echo(f"imported {result.written} follow-up(s) from {result.rows} row(s)")
+
+
 @main.group("loans")
 def loans_group():
     """Lending chores."""

@@ -84,3 +84,16 @@ def register_compliance_evidence():
     Core's providers apply to every institution; a plugin's apply only to the institution(s)
     the plugin owns. A provider that raises is logged and shown as unavailable.
     """
+
+
+@hookspec
+def followup_questions(institution):
+    """Return ``ClientField`` declarations: questions to add to the follow-up questionnaire.
+
+    ``institution`` is the ``Institution`` profile whose clients are asked. Called only for core
+    and for the plugin that owns it. The questions come after core's (business active, jobs,
+    revenue band, bank credit …), are optional, and their answers are kept with the follow-up
+    (``Followup.extra``) under their key; a key core already uses is ignored. Adding or removing
+    a question changes the questionnaire's version recorded with each answer. A failing
+    implementation is logged and its questions left out.
+    """

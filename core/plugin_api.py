@@ -55,6 +55,7 @@ __all__ = [
     "prepayment_indemnity_setting",
     "MAX_PREPAYMENT_INDEMNITY_MONTHS",
     "late_notice_setting",
+    "followup_months_setting",
     "province_for_postal_code",
     "public",
     "region_for_postal_code",
@@ -806,6 +807,22 @@ def late_notice_setting(default: int = 7) -> Setting:
                          "Melden wanneer een aflossing meer dan zoveel dagen achterstaat",
                          "Signaler une échéance en retard de plus de ce nombre de jours"),
                    default=default, minimum=1, maximum=365)
+
+
+FOLLOWUP_MONTHS_CHOICES = ("6,12,24,36", "12,24,36", "6,12,24,36,48", "12,24,36,48,60")
+
+
+def followup_months_setting(default: str = "6,12,24,36") -> Setting:
+    """The setting of when financed entrepreneurs are followed up, in months after their first
+    disbursement (``followup_months``; core uses 6, 12, 24 and 36 when it is not declared). Add it
+    to ``Institution.settings()`` to let the institution's admin choose."""
+    return Setting("followup_months", "choice",
+                   texts("Follow-ups: months after the first disbursement",
+                         "Opvolging: maanden na de eerste uitbetaling",
+                         "Suivis : mois après le premier décaissement"),
+                   choices=FOLLOWUP_MONTHS_CHOICES, default=default,
+                   choice_labels={choice: texts(choice.replace(",", ", "), choice.replace(",", ", "),
+                                                choice.replace(",", ", ")) for choice in FOLLOWUP_MONTHS_CHOICES})
 
 
 @dataclass(frozen=True)

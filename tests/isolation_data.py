@@ -389,3 +389,23 @@ def budget_and_assumptions(staff):
             cost.save_assumptions(values)
         staff._budget = True
     return ["86,420.13", "7,531.86"]
+
+
+# --- follow-ups (issue 16) ------------------------------------------------------------------
+# The public link /followup/<token> is covered by the "token" provider above: a guessed token is 404.
+
+@provides("followup_id")
+def a_followup(staff):
+    """A follow-up (due at 6 months) of a consenting client of ``staff``'s institution."""
+    if getattr(staff, "_followup_id", None) is None:
+        from datetime import date
+
+        from tests.followup_helpers import consent, followup_of, run_chore
+        from tests.reports_data import make_loan, person
+
+        client = person(staff, last_name=f"Followed-{staff.slug}")
+        make_loan(staff, client, "4321.00", date(2025, 1, 10))
+        consent(staff, client)
+        run_chore(staff, date(2025, 7, 10))
+        staff._followup_id = followup_of(staff, client, 6).id
+    return staff._followup_id

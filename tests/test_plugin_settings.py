@@ -20,6 +20,7 @@ MICROSTART_FORM = {
     "honour_loan_divisor": "3", "honour_loan_base": "microloan", "honour_loan_max_deferral_months": "24",
     "prepayment_indemnity_months": "0",
     "late_notice_days": "7",
+    "followup_months": "6,12,24,36",
 }
 
 

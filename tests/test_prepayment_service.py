@@ -46,7 +46,7 @@ MICROSTART = {
     "jump_rate": "12.13", "boost_rate": "11.13", "min_amount": "500", "max_amount": "25000",
     "young_business_max_amount": "15000", "max_term_months": "60", "guarantor_required": "y",
     "honour_loan_divisor": "3", "honour_loan_base": "microloan", "honour_loan_max_deferral_months": "24",
-    "prepayment_indemnity_months": "0", "late_notice_days": "7",
+    "prepayment_indemnity_months": "0", "late_notice_days": "7", "followup_months": "6,12,24,36",
 }
 
 

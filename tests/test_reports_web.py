@@ -32,7 +32,7 @@ def test_institution_admin_sees_own_impact_with_charts(as_user, staff_a, loans):
     assert "5,321.00" in page  # microloan + honour loan, own institution, unsuppressed
     assert "8,765.00" not in page  # another institution's figure, even when asked for
     charts = SVG_RE.findall(page)
-    assert len(charts) == 3
+    assert len(charts) == 4  # target groups, sectors, regions, outcomes
     for chart in charts:
         ET.fromstring(chart)  # well-formed XML
     assert "Definitions" in page

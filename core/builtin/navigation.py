@@ -68,6 +68,8 @@ def menu_items(user, institution):
                  description=_l("Self-assess against the code of good conduct.")),
         MenuItem(_l("Compliance"), "federation.dashboard", frozenset({"auditor"}), order=10,
                  description=_l("Every institution's self-assessment, score and due dates.")),
+        MenuItem(_l("Follow-up response rates"), "followups.rates", frozenset(INSTITUTION_ROLES), order=62,
+                 description=_l("Follow-ups of financed entrepreneurs: due, answered, response rate.")),
         MenuItem(_l("Impact report"), "reports.impact", frozenset(ROLES), order=60,
                  description=_l("Who was financed, for how much, in which groups, sectors and regions.")),
         MenuItem(_l("Portfolio report"), "reports.portfolio", frozenset(ROLES), order=61,

@@ -56,3 +56,4 @@ from core.models.money_input import StatementFile, StatementLine, SubmissionToke
 from core.models.notifications import Notification, NotificationPreference  # noqa: F401,E402
 from core.models.self_referrals import SelfReferralRequest  # noqa: F401,E402
 from core.models.impact_costs import InstitutionBudget, SocialReturnAssumption  # noqa: F401,E402
+from core.models.followups import Followup  # noqa: F401,E402

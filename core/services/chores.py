@@ -103,6 +103,7 @@ CHORES: list[Chore] = [
     Chore("database-statistics", "daily", "core.database_setup:refresh_statistics", at=time(3, 30)),
     Chore("purge-self-referral-requests", "daily", "core.services.self_referrals:purge_stale", at=time(3, 15)),
     Chore("purge-user-sessions", "daily", "core.services.user_sessions:purge", at=time(3, 5)),
+    Chore("followups", "daily", "core.services.followups:send_due_everywhere", at=time(10, 0)),
 ]
 
 

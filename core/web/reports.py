@@ -126,9 +126,20 @@ def impact():
                                              for key, value in report[section].items()])
                            for section, title in (("target_groups", _("Persons financed by target group")),
                                                   ("sectors", _("Persons financed by sector")),
-                                                  ("regions", _("Persons financed by region")))]}
+                                                  ("regions", _("Persons financed by region")))],
+                "outcome_chart": _outcome_chart(report.get("outcomes"))}
 
     return _serve("impact", lambda scope: impact_report(scope, _period()), exports.impact_sheets, charts)
+
+
+def _outcome_chart(outcomes: dict | None):
+    """Businesses still active at 12, 24 and 36 months (of those who answered)."""
+    if not outcomes:
+        return None
+    return bar_chart(_("Businesses still active, by months after the first disbursement"),
+                     [(_("%(months)s months", months=months), _number(cell["active"]),
+                       f'{shown(cell["active"])} / {shown(cell["answered"])}')
+                      for months, cell in outcomes["active_after_months"].items()])
 
 
 @bp.route("/portfolio")

@@ -4,7 +4,8 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts,
-                             Region, Setting, Stage, language_requirement, late_notice_setting,
+                             Region, Setting, Stage, followup_months_setting, language_requirement,
+                             late_notice_setting,
                              prepayment_indemnity_setting, texts)
 
 
@@ -41,6 +42,7 @@ class MicroStart(Institution):
         return [
             language_requirement(),
             late_notice_setting(),
+            followup_months_setting(),
             Setting("jump_rate", "decimal", texts("Jump: annual rate (%)", "Jump: jaarlijkse rentevoet (%)",
                                                     "Jump : taux annuel (%)"),
                     default=Decimal("12.13"), minimum=Decimal("0"), maximum=Decimal("99")),

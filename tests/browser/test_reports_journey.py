@@ -15,7 +15,7 @@ def test_admin_opens_the_impact_report_and_filters_it(live_server, page):
     assert "Personnes financées" in main.inner_text()
     assert "7\u202f500,00" in page.locator("#impact-financed").inner_text() or \
         "7 500,00" in page.locator("#impact-financed").inner_text()
-    assert page.locator("svg.chart").count() == 3
+    assert page.locator("svg.chart").count() == 4  # target groups, sectors, regions, outcomes
     page.locator("#filter-from").fill("2025-12-31")
     page.locator("#filter-to").fill("2025-01-01")
     page.locator(".report-filters button").click()

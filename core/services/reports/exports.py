@@ -29,7 +29,25 @@ def impact_sheets(report: dict) -> dict[str, tuple[list, list[list]]]:
     sheets = {"impact": (IMPACT_HEADER, impact_rows(report))}
     if "cost" in report:
         sheets["cost"] = (["figure", "value"], cost_rows(report["cost"]))
+    if "outcomes" in report:
+        sheets["outcomes"] = (OUTCOME_HEADER, outcome_rows(report["outcomes"]))
     return sheets
+
+
+OUTCOME_HEADER = ["figure", "months", "followed", "answered", "count", "fte"]
+
+
+def outcome_rows(outcomes: dict) -> list[list]:
+    """One row per figure and interval: survival, bank credit, at intake, then jobs created."""
+    rows = []
+    for figure, key in (("active_after_months", "active"), ("bank_credit_after_months", "bank_credit")):
+        rows += [[figure, months, cell["followed"], cell["answered"], cell[key], ""]
+                 for months, cell in outcomes[figure].items()]
+    intake = outcomes["bank_credit_at_intake"]
+    rows.append(["bank_credit_at_intake", "", intake["followed"], "", intake["bank_credit"], ""])
+    jobs = outcomes["jobs_created"]
+    rows.append(["jobs_created", "", "", jobs["answered"], "", jobs["fte"]])
+    return rows
 
 
 def portfolio_sheets(report: PortfolioReport) -> dict[str, tuple[list, list[list]]]:

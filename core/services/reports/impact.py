@@ -19,6 +19,7 @@ from core.services.reports.common import (DISBURSED_STATUSES, Period, Scope, cel
                                          euros, in_period)
 from core.services.reports.cost import cost_section
 from core.services.reports.people import people
+from core.services.reports.outcomes import outcomes
 from core.tenancy import all_institutions
 
 TARGET_GROUPS = ("women", "born_abroad", "young", "low_educated", "job_seekers", "disability")
@@ -85,6 +86,7 @@ def impact_report(scope: Scope, period: Period = Period()) -> dict:
     for section, conditions in sections.items():
         report[section] = {key: cell(int(next(values) or 0), euros(next(values)), scope) for key in conditions}
     report["cost"] = cost_section(scope, period)
+    report["outcomes"] = outcomes(scope, period)
     return report
 
 
