@@ -28,11 +28,26 @@ def _configure_settings(app: Flask, overrides: dict) -> None:
     from core.config import settings_from_env
 
     app.config.update(settings_from_env(Path(app.instance_path), overrides))
-    logging.basicConfig(level=os.environ.get("MICROFIN_LOG_LEVEL", "WARNING"))
+    _configure_logging()
     if app.config["MICROFIN_PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+
+def _configure_logging() -> None:
+    """Log lines at ``MICROFIN_LOG_LEVEL`` (default WARNING) to stderr; one JSON object per line
+    (time, level, logger, message, exception) when ``MICROFIN_LOG_FORMAT=json``, for a log
+    collector. Only the first app of a process sets this up (``basicConfig`` leaves a root logger
+    that has handlers alone)."""
+    handler = logging.StreamHandler()
+    if os.environ.get("MICROFIN_LOG_FORMAT", "text").lower() == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                           rename_fields={"asctime": "time", "levelname": "level",
+                                                          "name": "logger"}))
+    logging.basicConfig(level=os.environ.get("MICROFIN_LOG_LEVEL", "WARNING"), handlers=[handler])
 
 
 def _configure_extensions(app: Flask) -> None:

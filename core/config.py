@@ -93,6 +93,8 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "MICROFIN_API_RATE_LIMIT": _env("API_RATE_LIMIT", "120/minute"),
+        # /metrics for a scraper sending "Authorization: Bearer <token>"; unset: the operator only.
+        "MICROFIN_METRICS_TOKEN": _env("METRICS_TOKEN"),
         "MICROFIN_REFERRAL_CONTACT_DAYS": _env_int("REFERRAL_CONTACT_DAYS", 5),
         # Outgoing mail (core/services/outbox.py): without a host, mails stay in the database.
         "MICROFIN_SMTP_HOST": _env("SMTP_HOST"),

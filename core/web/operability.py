@@ -29,18 +29,42 @@ def healthz():
 @bp.route("/readyz")
 @public
 def readyz():
-    """Ready for traffic: the database answers ``SELECT 1`` (503 naming the part that does not)."""
+    """Ready for traffic: the database answers ``SELECT 1`` and, where the rate limits are kept in
+    Redis (``MICROFIN_RATELIMIT_STORAGE=redis://…``), Redis answers; else 503 naming the part."""
+    checks, failing = {}, []
     try:
         db.session.execute(text("SELECT 1"))
         db.session.rollback()
+        checks["database"] = "ok"
     except DBAPIError:
         db.session.rollback()
         current_app.logger.warning("readyz: the database does not answer", exc_info=True)
-        response = jsonify(status="unavailable", failing=["database"])
+        failing.append("database")
+    if _shared_limits():
+        if _limits_storage_answers():
+            checks["redis"] = "ok"
+        else:
+            current_app.logger.warning("readyz: the rate-limit storage does not answer")
+            failing.append("redis")
+    if failing:
+        response = jsonify(status="unavailable", failing=failing)
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    return jsonify(status="ok", checks={"database": "ok"})
+    return jsonify(status="ok", checks=checks)
+
+
+def _shared_limits() -> bool:
+    return not str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://")
+
+
+def _limits_storage_answers() -> bool:
+    from core.extensions import limiter
+
+    try:
+        return bool(limiter.storage.check())
+    except Exception:  # noqa: BLE001 - any failure of the storage client means "not ready"
+        return False
 
 
 def _language() -> str:
