@@ -19,6 +19,7 @@ from core.services.errors import NotFound, ValidationFailed
 from core.access import roles_required
 from core.web.forms_clients import (ClientForm, CloseForm, ConsentForm, EnrolForm, NoteForm,
                                     PhaseForm, pairs)
+from core.web.labels import REGION_LABELS, TranslatedLabels
 from core.web.rendering import is_partial, render
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
@@ -30,12 +31,13 @@ def _labels():
     """Translated labels of the client and coaching codes, for every template."""
     from core.web import forms_clients as f
 
-    return dict(sector_labels=f.SECTOR_LABELS, stage_labels=f.STAGE_LABELS,
-                status_labels=f.STATUS_LABELS, gender_labels=f.GENDER_LABELS,
-                education_labels=f.EDUCATION_LABELS, employment_labels=f.EMPLOYMENT_LABELS,
-                legal_form_labels=f.LEGAL_FORM_LABELS, consent_labels=f.CONSENT_LABELS,
-                method_labels=f.METHOD_LABELS, phase_labels=f.PHASE_LABELS,
-                channel_labels=f.CHANNEL_LABELS,
+    labels = dict(sector_labels=f.SECTOR_LABELS, stage_labels=f.STAGE_LABELS,
+                  status_labels=f.STATUS_LABELS, gender_labels=f.GENDER_LABELS,
+                  education_labels=f.EDUCATION_LABELS, employment_labels=f.EMPLOYMENT_LABELS,
+                  legal_form_labels=f.LEGAL_FORM_LABELS, consent_labels=f.CONSENT_LABELS,
+                  method_labels=f.METHOD_LABELS, phase_labels=f.PHASE_LABELS,
+                  channel_labels=f.CHANNEL_LABELS, region_labels=REGION_LABELS)
+    return dict({name: TranslatedLabels(table) for name, table in labels.items()},
                 sector_choices=[(c, f.SECTOR_LABELS[c]) for c in service.SECTORS],
                 stage_choices=[(c, f.STAGE_LABELS[c]) for c in service.STAGES],
                 status_choices=[(c, f.STATUS_LABELS[c]) for c in service.CLIENT_STATUSES],

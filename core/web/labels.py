@@ -1,5 +1,7 @@
 """Translated labels of the shared codes (sector, stage, region): one table each, used by forms,
 templates and reports alike."""
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext as _l
 
 SECTOR_LABELS = {"horeca": _l("Hotels, restaurants, cafés"), "retail": _l("Local retail"),
@@ -8,3 +10,27 @@ SECTOR_LABELS = {"horeca": _l("Hotels, restaurants, cafés"), "retail": _l("Loca
 STAGE_LABELS = {"project": _l("Project"), "starter": _l("Starter (under 1 year)"),
                 "established": _l("Established")}
 REGION_LABELS = {"brussels": _l("Brussels-Capital"), "wallonia": _l("Wallonia"), "flanders": _l("Flanders")}
+
+
+class TranslatedLabels(Mapping):
+    """A table of lazily translated labels (code → ``_l(...)``) that translates each label at
+    most once while it lives. Context processors make one per rendered page, so a list of 50 rows
+    looks each sector up once instead of once per row (a translation lookup costs more than the
+    rest of a table cell)."""
+
+    def __init__(self, table: Mapping):
+        self._table = table
+        self._translated: dict = {}
+
+    def __getitem__(self, code) -> str:
+        try:
+            return self._translated[code]
+        except KeyError:
+            label = self._translated[code] = str(self._table[code])
+            return label
+
+    def __iter__(self):
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)

@@ -22,6 +22,7 @@ from core.services.submissions import AlreadySubmitted, book_once
 from core.web import forms_loans as f
 from core.access import roles_required
 from core.web.clients import attach_errors
+from core.web.labels import TranslatedLabels
 from core.web.money_fields import field_errors_only
 from core.web.rendering import render
 
@@ -39,8 +40,9 @@ def money(value) -> str:
 
 @bp.app_context_processor
 def _labels():
-    return dict(loan_status_labels=f.STATUS_LABELS, purpose_labels=f.PURPOSE_LABELS,
-                ledger_labels=f.LEDGER_LABELS, bucket_labels=f.BUCKET_LABELS,
+    return dict(loan_status_labels=TranslatedLabels(f.STATUS_LABELS),
+                purpose_labels=TranslatedLabels(f.PURPOSE_LABELS),
+                ledger_labels=TranslatedLabels(f.LEDGER_LABELS), bucket_labels=TranslatedLabels(f.BUCKET_LABELS),
                 structured_reference=lambda loan: reference_for_loan(loan.id) if loan.payment_reference else "",
                 early_repayment_right=prepayment.early_repayment_right, ledger_note=_ledger_note,
                 indemnity_terms=prepayment.indemnity_terms)
