@@ -162,6 +162,31 @@ def plugins_check(names):
         raise SystemExit(1)
 
 
+@plugins.command("catalogue")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--languages", default="", help="Comma-separated languages (default: those of the "
+              "folders already in translations/, else nl,fr).")
+def plugins_catalogue(path, languages):
+    """Extract a plugin package's strings into its catalogue and compile it (PATH: the package
+    folder, or the project folder holding one package)."""
+    from pathlib import Path
+
+    from core.plugin_translations import FOLDER, untranslated, update_catalogue
+
+    package = Path(path)
+    if not any(package.glob("*.py")):
+        inner = [child for child in package.iterdir() if (child / "__init__.py").is_file()]
+        if len(inner) != 1:
+            raise click.BadParameter("give the plugin's package folder", param_hint="PATH")
+        package = inner[0]
+    chosen = [code.strip() for code in languages.split(",") if code.strip()] or sorted(
+        folder.name for folder in (package / FOLDER).glob("*") if folder.is_dir()) or ["fr", "nl"]
+    for po in update_catalogue(package, chosen):
+        click.echo(f"  {po}")
+    for language, messages in untranslated(package, chosen).items():
+        click.echo(f"{language}: {len(messages)} string(s) still to translate")
+
+
 @plugins.command("new")
 @click.argument("slug")
 @click.option("--path", "parent", default=".", show_default=True, type=click.Path(file_okay=False),

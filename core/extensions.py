@@ -26,10 +26,18 @@ class RequestTranslationsDomain(flask_babel.Domain):
     """Flask-Babel's message domain, with the translations looked up once per request.
 
     Flask-Babel 4 works out the locale and the catalogue again for each of the few hundred strings
-    of a page; here the catalogue found first is kept on the request's Babel context. That is the
+    of a page; here the catalogue found first is kept on the request's Babel context. Loaded
+    catalogues are cached per app, not per process, as each app merges its own plugins' catalogues. That is the
     attribute ``force_locale()`` and ``refresh()`` clear and restore, so a mail rendered in its
     reader's language or a language changed mid-request still gets its own catalogue.
     """
+
+    def get_translations_cache(self, ctx):
+        """The loaded catalogues of this app: apps of one process may read different plugin
+        catalogues (Flask-Babel keeps one cache per process)."""
+        from flask import current_app
+
+        return current_app.extensions.setdefault("microfin_translations", {})
 
     def get_translations(self):
         context = flask_babel._get_current_context()

@@ -15,7 +15,9 @@ from enum import StrEnum
 from typing import Any, Callable, ClassVar, Mapping
 
 import pluggy
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from core.geo import Region, is_german_speaking, province_for_postal_code, region_for_postal_code
 from core.access import public, roles_required
@@ -25,6 +27,14 @@ hookimpl = pluggy.HookimplMarker("microfin")
 LANGUAGES = ("nl", "fr", "en")
 
 __all__ = [
+    "_",  # gettext, lazy_gettext and ngettext: a plugin's own strings, in its catalogue
+    "_l",
+    "ngettext",
+    "settings_now",
+    "field_values",
+    "save_field_values",
+    "records_where",
+    "fields_form",
     "ClientPanel",
     "ClientField",
     "Eligibility",
@@ -963,3 +973,55 @@ class EvidenceProvider:
     title: Any
     compute: Callable[[EvidenceContext], Evidence]
     catalogue: str | None = None
+
+
+# --- what a plugin reads and writes at request time -------------------------------------------
+# Doors onto core's services. Core hands the services in at startup (``provide``, called by
+# core.plugin_loader), so that a plugin imports only this module and this module still imports
+# nothing above the models and pure helpers.
+
+_services: dict[str, Callable] = {}
+
+
+def provide(**services: Callable) -> None:
+    """Core's side: the service behind each door below (``settings``, ``client_fields``,
+    ``loan_fields``, ``form_for``)."""
+    _services.update(services)
+
+
+def _service(name: str):
+    try:
+        return _services[name]
+    except KeyError:
+        raise RuntimeError(f"core has not started: no {name!r} service yet") from None
+
+
+def settings_now() -> dict[str, Any]:
+    """The current institution's effective settings: each stored value, else its default."""
+    return _service("settings")()
+
+
+def _declared(kind: str):
+    if kind not in ("client", "loan"):
+        raise ValueError(f"kind is 'client' or 'loan', not {kind!r}")
+    return _service(f"{kind}_fields")
+
+
+def field_values(kind: str, record_id: int) -> dict[str, Any]:
+    """The typed values of the institution's extra fields (``kind`` "client" or "loan") of a record."""
+    return _declared(kind).values_of(record_id)
+
+
+def save_field_values(kind: str, record_id: int, raw: Mapping[str, Any], *, commit: bool = True) -> dict[str, Any]:
+    """Parse and store the extra fields of a record (raises ``ValidationFailed`` naming the field)."""
+    return _declared(kind).save(record_id, raw, commit=commit)
+
+
+def records_where(kind: str, key: str, value: Any) -> list[int]:
+    """Ids of the institution's records whose extra field ``key`` equals ``value`` (a list filter)."""
+    return _declared(kind).ids_where(key, value)
+
+
+def fields_form(declarations, values: dict[str, Any] | None = None, formdata=None, prefix: str = ""):
+    """A Flask-WTF form (with CSRF) for ``Setting``/``ClientField``/``LoanField`` declarations."""
+    return _service("form_for")(declarations, values, formdata=formdata, prefix=prefix)

@@ -16,6 +16,7 @@ from flask import Blueprint, Flask
 from core import hookspecs
 from core.extensions import migrate
 from core.plugin_api import Institution
+from core.plugin_translations import translation_directories
 from core.plugins import (BUILTIN_PREFIX, ENTRY_POINT_GROUP, PluginError, PluginInfo, PluginState,
                           package_dir, plugin_migration_dirs)
 
@@ -97,8 +98,19 @@ def _register_blueprints(app: Flask, pm: pluggy.PluginManager) -> None:
             app.register_blueprint(blueprint, url_prefix=f"/i/{impl.plugin_name}")
 
 
+def _provide_plugin_services() -> None:
+    """The services behind core.plugin_api's doors (settings, extra fields, their forms)."""
+    from core import plugin_api
+    from core.services import plugin_fields, plugin_settings
+    from core.web.typed_forms import form_for
+
+    plugin_api.provide(settings=plugin_settings.effective, client_fields=plugin_fields.client_fields,
+                       loan_fields=plugin_fields.loan_fields, form_for=form_for)
+
+
 def init_app(app: Flask) -> PluginState:
     """Build the plugin manager for ``app``, check every plugin, register their blueprints."""
+    _provide_plugin_services()
     pm = pluggy.PluginManager("microfin")
     pm.add_hookspecs(hookspecs)
     infos: dict[str, PluginInfo] = {}
@@ -117,7 +129,15 @@ def init_app(app: Flask) -> PluginState:
     plugin_state = PluginState(pm=pm, infos=infos, institutions=institutions, owners=owners)
     app.extensions["microfin"] = plugin_state
     _register_blueprints(app, pm)
+    _add_plugin_catalogues(app, pm)
     return plugin_state
+
+
+def _add_plugin_catalogues(app: Flask, pm: pluggy.PluginManager) -> None:
+    """Each loaded plugin's ``translations/`` before core's (core.plugin_translations)."""
+    packages = [package_dir(plugin) for name, plugin in pm.list_name_plugin()
+                if not name.startswith(BUILTIN_PREFIX)]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = translation_directories(sorted(filter(None, set(packages))))
 
 
 @migrate.configure

@@ -51,3 +51,23 @@ def test_a_bad_declared_value_keeps_everything_and_writes_nothing(app, as_user, 
     assert answer.status_code == 422 and 'value="lots"' in body and 'value="Typed"' in body
     with acting_for(credal.institution_id):
         assert db.session.scalar(select(func.count()).select_from(Client)) == 0
+
+
+def test_a_plugin_reads_and_writes_its_fields_and_settings_through_plugin_api_alone(app):
+    from core import plugin_api
+    from core.services import plugin_fields, plugin_settings
+
+    credal = make_staff("credal")
+    client = make_client(credal, national_number="")
+    with acting_for(credal.institution_id):
+        plugin_api.save_field_values("client", client.id, {"affaires_de_femmes": "y"})
+        assert plugin_api.field_values("client", client.id) == plugin_fields.client_fields.values_of(client.id)
+        assert plugin_api.field_values("client", client.id)["affaires_de_femmes"] is True
+        assert plugin_api.records_where("client", "affaires_de_femmes", True) == [client.id]
+        assert plugin_api.settings_now() == plugin_settings.effective()
+    try:
+        plugin_api.field_values("referral", client.id)
+    except ValueError as error:
+        assert "'client' or 'loan'" in str(error)
+    else:
+        raise AssertionError("an unknown kind must be refused")

@@ -64,3 +64,22 @@ def test_the_plugin_runtime_and_the_models_do_not_import_the_application_back():
         assert low not in reached, f"{low} imports itself back through {sorted(reached)}"
         upward = sorted(m for m in reached if m.startswith(("core.web", "core.api", "core.builtin", "core.cli")))
         assert upward == [], f"{low} reaches {upward}"
+
+
+def test_plugins_import_nothing_of_core_but_plugin_api():
+    """The built-in plugins, the example plugin and the skeleton reach core only through
+    ``core.plugin_api`` (their tests may use ``core.testing``)."""
+    sources = [*sorted((ROOT / "plugins").rglob("*.py")),
+               *sorted((ROOT / "examples" / "microfin-example" / "microfin_example").rglob("*.py"))]
+    from core.skeleton import FILES
+
+    texts = {str(path): path.read_text() for path in sources}
+    texts.update({f"skeleton:{name}": body for name, body in FILES.items()
+                  if name.endswith(".py") and not name.startswith("tests/")})
+    found = []
+    for name, text in texts.items():
+        for node in ast.walk(ast.parse(text.replace("$package", "pkg").replace("$class_name", "Cls"))):
+            modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                       else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            found += [f"{name}: {m}" for m in modules if m.split(".")[0] == "core" and m != "core.plugin_api"]
+    assert found == []

@@ -255,3 +255,22 @@ def test_settings_refuse_bad_values_with_a_clear_message(app, setting, raw, mess
 def test_decimal_settings_are_stored_as_exact_text():
     assert RATE.to_json(D("12.10")) == "12.10" and RATE.parse(RATE.to_json(D("12.10"))) == D("12.10")
     assert TERM.to_json(12) == 12
+
+
+def test_the_startup_error_for_a_float_default_is_the_one_the_guide_quotes():
+    """docs/plugins.md quotes core's refusal of a float default word for word."""
+    import re
+    from pathlib import Path
+
+    from core.plugin_api import Setting
+
+    class Floaty(_Base):
+        def settings(self):
+            return [Setting("rate", "decimal", texts("Rate", "Rente", "Taux"), default=12.13)]
+
+    with pytest.raises(PluginError) as refused:
+        _start_with(Floaty())
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
+    quoted = re.search(r"`(plugin P: institution 'S': setting KEY: default 12\.13 is invalid: [^`]+)`", guide).group(1)
+    assert str(refused.value) == quoted.replace("plugin P", "plugin fixture").replace(
+        "'S'", "'fixture'").replace("setting KEY", "setting rate")

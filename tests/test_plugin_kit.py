@@ -31,7 +31,7 @@ def test_the_skeletons_own_tests_pass(runner, tmp_path):
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(target / "tests")],
                          cwd=target, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "15 passed" in run.stdout
+    assert "16 passed" in run.stdout
 
 
 def test_plugins_new_refuses_bad_or_taken_slugs(runner, tmp_path):

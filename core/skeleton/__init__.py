@@ -30,7 +30,7 @@ $slug = "$package"
 include = ["$package*"]
 
 [tool.setuptools.package-data]
-"*" = ["templates/**/*"]
+"*" = ["templates/**/*", "translations/**/*"]
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
@@ -45,6 +45,12 @@ An institution plugin for Microfin CRM (see docs/plugins.md of Microfin CRM).
 .venv/bin/microfin plugins          # lists $slug
 .venv/bin/pytest tests              # the plugin contract and your rules
 ```
+
+Texts: write them in English with `_("…")` / `_l("…")` (from `core.plugin_api`) and
+`{{ _("…") }}` in templates, then `microfin plugins catalogue .` extracts them into
+`translations/<language>/LC_MESSAGES/messages.po` (one per language of the institution). Fill in
+each `msgstr`, run `microfin plugins catalogue .` again to compile, and `microfin plugins check`
+refuses any string still untranslated.
 ''',
     "$package/__init__.py": '''\
 """The $slug plugin: its institution, one page and a menu entry."""
@@ -52,7 +58,7 @@ from flask import Blueprint, abort, render_template
 from flask_babel import get_locale
 from flask_login import current_user
 
-from core.plugin_api import Localized, MenuItem, hookimpl, roles_required, texts
+from core.plugin_api import MenuItem, _l, hookimpl, roles_required
 
 from $package.institution import $class_name
 
@@ -83,16 +89,14 @@ def register_blueprints():
 
 @hookimpl
 def menu_items(user, institution):
-    return [MenuItem(Localized(texts("About us", "Over ons", "À propos")), "$slug.about", STAFF, order=95)]
+    return [MenuItem(_l("About us"), "$slug.about", STAFF, order=95)]
 ''',
     "$package/institution.py": '''\
 """The $slug institution: profile, settings, products and referral rules."""
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
-
 from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts, Region, Setting,
-                             language_requirement, texts)
+                             _l, language_requirement, texts)
 
 
 class $class_name(Institution):
@@ -135,6 +139,7 @@ class $class_name(Institution):
 {% block content %}
 <h1>{{ profile.name(language) }}</h1>
 <p>{{ profile.description(language) }}</p>
+<h2>{{ _("Our offices") }}</h2>
 <ul>
 {% for office in profile.offices %}<li>{{ office.city }} ({{ office.postal_code }})</li>{% endfor %}
 </ul>
@@ -182,6 +187,18 @@ def test_the_language_can_be_made_a_requirement():
 }
 
 
+#: the languages of the skeleton's institution, each with a catalogue to fill in
+LANGUAGES = ["fr", "nl"]
+#: the skeleton's own strings, translated, so that a new plugin starts fully translated
+TRANSLATIONS = {
+    "About us": {"nl": "Over ons", "fr": "À propos"},
+    "Our offices": {"nl": "Onze kantoren", "fr": "Nos bureaux"},
+    "Applicants in collective debt settlement are not eligible.": {
+        "nl": "Aanvragers in collectieve schuldenregeling komen niet in aanmerking.",
+        "fr": "Les demandeurs en règlement collectif de dettes ne sont pas éligibles."},
+}
+
+
 def write_skeleton(slug: str, target: Path) -> list[Path]:
     """Write the plugin ``slug`` into the new folder ``target``; returns the files written."""
     values = {"slug": slug, "package": f"microfin_{slug}",
@@ -192,4 +209,9 @@ def write_skeleton(slug: str, target: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(Template(content).substitute(values))
         written.append(path)
+    from core.plugin_translations import fill_catalogue, update_catalogue
+
+    package = target / values["package"]
+    written += update_catalogue(package, LANGUAGES)
+    fill_catalogue(package, TRANSLATIONS)
     return written

@@ -188,6 +188,21 @@ def check_migrations(name: str, module: ModuleType) -> list[str]:
     return problems
 
 
+def check_translations(name: str, module: ModuleType) -> list[str]:
+    """Every string of the plugin (``_()``, ``_l()``, templates' ``{{ _() }}``) is translated, in
+    the plugin's catalogue or core's, into each language of its institutions but English."""
+    from core.plugin_translations import untranslated
+    from core.plugins import package_dir
+
+    package = package_dir(module)
+    if package is None:
+        return []
+    languages = sorted({language for institution in institutions_of(module) if isinstance(institution, Institution)
+                        for language in institution.languages})
+    return [f"{name}: not translated into {language}: " + "; ".join(repr(m) for m in messages)
+            for language, messages in untranslated(package, languages).items()]
+
+
 def check_app_starts(name: str, module: ModuleType) -> list[str]:
     """Core starts with this plugin alone (plus core) and mounts its pages under ``/i/<name>``."""
     from core import create_app
@@ -208,7 +223,7 @@ def check_app_starts(name: str, module: ModuleType) -> list[str]:
 
 
 CHECKS = (check_institutions, check_products, check_eligibility, check_blueprints, check_templates,
-          check_tables, check_migrations, check_app_starts)
+          check_tables, check_migrations, check_translations, check_app_starts)
 
 
 def contract_problems(name: str, module: ModuleType | None = None) -> list[str]:
@@ -248,6 +263,9 @@ class PluginContract:
 
     def test_migrations_are_single_headed(self):
         self._run(check_migrations)
+
+    def test_strings_are_translated(self):
+        self._run(check_translations)
 
     def test_core_starts_with_the_plugin(self):
         self._run(check_app_starts)
