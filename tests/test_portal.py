@@ -401,7 +401,7 @@ def test_a_portal_user_opens_the_portal_and_nothing_else(app, signed_in, alpha, 
         is_public, _roles = view_access(rule.endpoint)
         url = _url(app, rule, {arg: values[arg] for arg in rule.arguments})
         status = signed_in.get(url).status_code
-        if rule.endpoint.startswith("portal."):
+        if rule.endpoint.startswith("portal.") or rule.endpoint in ADVISER_ACCOUNT_PAGES:
             assert status == 200, f"{url}: {status}"
             opened.append(url)
         elif is_public:
@@ -410,14 +410,18 @@ def test_a_portal_user_opens_the_portal_and_nothing_else(app, signed_in, alpha, 
             assert status == 302
         else:
             assert status in (403, 404), f"a portal user opens {url}: {status}"
-    assert len(opened) == 4
+    assert len(opened) == 4 + len(ADVISER_ACCOUNT_PAGES)
+
+
+#: what an adviser opens outside /portal/: their own account (e-mail, password, sessions, second factor)
+ADVISER_ACCOUNT_PAGES = ("account.index", "second_factor.account_enrol")
 
 
 def test_the_portal_menu_shows_no_staff_pages(app, signed_in):
     page = signed_in.get("/portal/").get_data(as_text=True)
     nav = page.split("</header>")[0]
-    assert 'href="/portal/refer"' in nav and 'href="/portal/"' in nav
-    for staff_page in ("/institutions", "/account", "/notifications", "/reports"):
+    assert 'href="/portal/refer"' in nav and 'href="/portal/"' in nav and 'href="/account/"' in nav
+    for staff_page in ("/institutions", "/notifications", "/reports", "/clients", "/referrals"):
         assert f'href="{staff_page}' not in nav, staff_page
 
 
@@ -443,3 +447,29 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
 
+
+
+def test_an_adviser_keeps_their_own_account(mail_app, smtp_server, alpha):
+    """An adviser changes their password and sees their sessions on My account, like staff."""
+    user = adviser(alpha[0])
+    client = mail_app.test_client()
+    assert login(client, user).status_code == 302
+    before = user.password_hash
+    page = client.get("/account/").get_data(as_text=True)
+    assert user.email in page and 'id="sessions"' in page and 'id="enable-second-factor"' in page
+    weak = post(client, "/account/password", {"current_password": PASSWORD, "password": "password1234",
+                                              "confirm": "password1234"}, token_from="/account/")
+    assert weak.status_code == 422 and 'value="password1234"' not in weak.get_data(as_text=True)
+    db.session.expire_all()
+    with all_institutions("test reads the adviser"):
+        assert db.session.get(User, user.id).password_hash == before  # the weak one was not written
+    new = "copper kettle meadow 58"
+    done = post(client, "/account/password", {"current_password": PASSWORD, "password": new, "confirm": new},
+                token_from="/account/")
+    assert done.status_code == 303
+    outbox.deliver_due()
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == user.email and "password was changed" in message["Subject"]
+    again = mail_app.test_client()
+    assert login(again, user, new).status_code == 302
+    assert again.get("/account/").status_code == 200

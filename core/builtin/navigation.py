@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from core.models import INSTITUTION_ROLES, ROLES
+from core.models import ALL_ROLES, INSTITUTION_ROLES, ROLES
 from core.plugin_api import MenuItem, hookimpl
 
 
@@ -12,7 +12,7 @@ def menu_items(user, institution):
     """Core's own entries: home for all, the team and the audit trail for admins."""
     return [
         MenuItem(_l("Home"), "home.index", order=0, description=_l("Your starting page.")),
-        MenuItem(_l("My account"), "account.index", frozenset(ROLES), order=95,
+        MenuItem(_l("My account"), "account.index", frozenset(ALL_ROLES), order=95,
                  description=_l("Your email address, password and second factor.")),
         MenuItem(_l("Institutions"), "home.institutions", frozenset(ROLES), order=90,
                  description=_l("Who serves whom across the sector.")),

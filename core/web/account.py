@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from core.access import public, roles_required
-from core.models import ROLES
+from core.models import ALL_ROLES
 from core.services import email_change, second_factor, user_sessions
 from core.services.errors import NotFound, ValidationFailed
 from core.web.forms import EmailChangeForm, PasswordChangeForm, SecondFactorCodeForm, attach_errors
@@ -34,13 +34,13 @@ def _page(email_form=None, password_form=None, second_factor_form=None, status: 
 
 
 @bp.route("/")
-@roles_required(*ROLES)
+@roles_required(*ALL_ROLES)
 def index():
     return _page()
 
 
 @bp.route("/email", methods=["POST"])
-@roles_required(*ROLES)
+@roles_required(*ALL_ROLES)
 def change_email():
     form = EmailChangeForm()
     if not form.validate_on_submit():
@@ -57,7 +57,7 @@ def change_email():
 
 
 @bp.route("/password", methods=["POST"])
-@roles_required(*ROLES)
+@roles_required(*ALL_ROLES)
 def change_password():
     form = PasswordChangeForm()
     if not form.validate_on_submit():
@@ -74,7 +74,7 @@ def change_password():
 
 
 @bp.route("/sessions/<int:user_session_id>/revoke", methods=["POST"])
-@roles_required(*ROLES)
+@roles_required(*ALL_ROLES)
 def revoke_session(user_session_id: int):
     """Sign out one of my sessions (another browser, a lost phone); 404 for anyone else's."""
     try:
@@ -88,7 +88,7 @@ def revoke_session(user_session_id: int):
 
 
 @bp.route("/sessions/revoke-all", methods=["POST"])
-@roles_required(*ROLES)
+@roles_required(*ALL_ROLES)
 def sign_out_everywhere():
     """Revoke every session of mine, this one included."""
     user_sessions.revoke_all(current_user.id, "everywhere")

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from core.access import public, roles_required
 from core.extensions import db
-from core.models import ROLES, User
+from core.models import ALL_ROLES, User
 from core.services import accounts, second_factor
 from core.services.errors import NotFound, ValidationFailed
 from core.tenancy import all_institutions
@@ -196,7 +196,7 @@ ACCOUNT_SECRET_KEY = "mfa_setup"
 
 
 @bp.route("/account/second-factor", methods=["GET", "POST"])
-@roles_required(*ROLES)
+@roles_required(*ALL_ROLES)
 def account_enrol():
     """Setting up (optional roles) the second factor from My account."""
     if second_factor.enrolled(current_user):
@@ -236,7 +236,7 @@ def _account_change(apply):
 
 
 @bp.route("/account/second-factor/recovery-codes", methods=["POST"])
-@roles_required(*ROLES)
+@roles_required(*ALL_ROLES)
 def new_recovery_codes():
     codes, refused = _account_change(lambda: second_factor.regenerate_recovery_codes(current_user))
     if refused is not None:
@@ -245,7 +245,7 @@ def new_recovery_codes():
 
 
 @bp.route("/account/second-factor/disable", methods=["POST"])
-@roles_required(*ROLES)
+@roles_required(*ALL_ROLES)
 def disable():
     if not second_factor.may_disable(current_user):
         abort(403)
