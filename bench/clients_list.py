@@ -6,8 +6,9 @@
 
 Generates the clients with bulk inserts (``--clients``, default 100,000; ``--reuse`` keeps an
 existing database), signs in as an officer through Flask's test client (real CSRF, real argon2)
-and prints p50/p95 of: the list page, a filtered page, a live search (htmx fragment) and the
-next keyset page (htmx fragment). Not a test: figures depend on the machine.
+and prints p50/p95 of: the list page, a filtered page, a live search (htmx fragment), the
+next keyset page (htmx fragment) and the header search (``/search/``) by name, national number,
+IBAN and enterprise number (issue 15: within 100 ms p95). Not a test: figures depend on the machine.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,6 +48,7 @@ def database_url(reuse: bool) -> str:
 def generate(count: int, institution_id: int, coach_ids: list[int]) -> float:
     """Insert ``count`` clients in batches; returns the seconds it took."""
     from sqlalchemy import insert
+    from stdnum import iban as std_iban
 
     from core.extensions import db
     from core.geo import province_for_postal_code, region_for_postal_code
@@ -65,6 +68,8 @@ def generate(count: int, institution_id: int, coach_ids: list[int]) -> float:
         enterprise = f"{rng.choice(['Atelier', 'Bistro', 'Studio', 'Zorg', 'Transport', 'Bouw'])} {last} {index}"
         number = f"{birth:%y%m%d}{index % 997 + 1:03d}"
         number += f"{97 - int(number) % 97:02d}"
+        account = f"096{index:07d}"
+        account += f"{int(account) % 97 or 97:02d}"
         batch.append(dict(
             institution_id=institution_id, version=1, status="active" if index % 10 else "closed",
             coach_id=rng.choice(coach_ids), first_name=first, last_name=last, birth_date=birth,
@@ -74,6 +79,7 @@ def generate(count: int, institution_id: int, coach_ids: list[int]) -> float:
             national_number_hash=identifiers.national_number_hash(number),
             national_number_last=number[-2:],
             enterprise_name=enterprise, enterprise_number=f"0{index:09d}"[:10],
+            iban="BE" + std_iban.calc_check_digits("BE00" + account) + account,
             sector=rng.choice(SECTORS), stage=rng.choice(STAGES),
             sort_key=search_key(f"{last} {first}"), first_name_key=search_key(first),
             enterprise_key=search_key(enterprise), intake_gender="female", intake_age_group="30_to_49",
@@ -89,6 +95,18 @@ def generate(count: int, institution_id: int, coach_ids: list[int]) -> float:
     db.session.execute(text("ANALYZE clients"))  # planner statistics, as autovacuum / PRAGMA optimize keep
     db.session.commit()
     return time.perf_counter() - started
+
+
+def _national_number_of(client) -> str:
+    """The national number :func:`generate` gave ``client`` (only its hash is stored)."""
+    from core.services import identifiers
+
+    for serial in range(1, 998):
+        number = f"{client.birth_date:%y%m%d}{serial:03d}"
+        number += f"{97 - int(number) % 97:02d}"
+        if identifiers.national_number_hash(number) == client.national_number_hash:
+            return number
+    raise LookupError("no generated national number matches")
 
 
 def measure(client, url: str, runs: int, htmx: bool = False) -> tuple[float, float]:
@@ -127,6 +145,7 @@ def main() -> None:
     with app.app_context():
         upgrade_database()
         institution = by_slug("microstart")
+        institution_id = institution.id
         with all_institutions("bench setup"):
             officer = db.session.scalar(select(User).where(User.email == "officer@bench.test"))
             if officer is None:
@@ -154,6 +173,10 @@ def main() -> None:
         assert response.status_code == 302, "sign-in failed"
         first = client.get("/clients/").get_data(as_text=True)
         cursor = re.search(r'after=([^&"]+)', first).group(1)
+        with acting_for(institution_id):
+            probe = db.session.scalars(select(Client).where(Client.iban.is_not(None))
+                                       .order_by(Client.id.desc()).limit(1)).one()
+            nn = _national_number_of(probe)
     cases = [
         ("list page (50 rows, full page)", "/clients/", False),
         ("filtered page (sector=care, region=flanders, status=active)",
@@ -161,6 +184,12 @@ def main() -> None:
         ("live search q=pee (htmx fragment)", "/clients/?q=pee", True),
         ("live search q=atelier (enterprise, htmx)", "/clients/?q=atelier", True),
         ("next keyset page (htmx fragment)", f"/clients/?after={cursor}", True),
+        ("header search q=pee (name)", "/search/?q=pee", False),
+        ("header search q=atelier (enterprise name)", "/search/?q=atelier", False),
+        ("header search by national number", f"/search/?q={nn}", False),
+        ("header search by IBAN (printed with spaces)", "/search/?q=" + quote(" ".join(
+            probe.iban[i:i + 4] for i in range(0, len(probe.iban), 4))), False),
+        ("header search by enterprise number", f"/search/?q={probe.enterprise_number}", False),
     ]
     print(f"{dialect}: {total:,} clients in the institution, {args.runs} requests each")
     print(f"{'request':<62} {'p50 ms':>8} {'p95 ms':>8}")

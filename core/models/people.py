@@ -43,6 +43,7 @@ class Client(Audited, TenantOwned, db.Model):
         Index("ix_clients_enterprise", "institution_id", "enterprise_key", "sort_key"),
         Index("ix_clients_nn_hash", "institution_id", "national_number_hash"),
         Index("ix_clients_enterprise_number", "institution_id", "enterprise_number"),
+        Index("ix_clients_iban", "institution_id", "iban"),  # the header search (core.services.search)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

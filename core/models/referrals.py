@@ -82,6 +82,7 @@ class Referral(Audited, db.Model):
         UniqueConstraint("referrer_id", "external_reference"),
         Index("ix_referrals_referrer_updated", "referrer_id", "updated_at", "id"),
         Index("ix_referrals_match_key", "applicant_match_key", "applicant_birth_date"),
+        Index("ix_referrals_external_reference", "external_reference"),  # the header search
     )
     __audit_ignore__ = frozenset({"updated_at"})
 
