@@ -41,7 +41,7 @@ def test_maker_checker_over_http_and_offer_with_apr(app, staff_a):
     again = post(checker, f"/loans/{loan.id}/decide", {"decision": "reject", "note": "x", "version": stale}, token_from=page)
     assert again.status_code == 409 and "Someone else acted" in again.get_data(as_text=True)
     offer = checker.get(f"/loans/{loan.id}/offer").get_data(as_text=True)
-    assert "Total cost of borrowing" in offer and 'id="apr"' in offer and "12.8 %" in offer
+    assert "Total cost of borrowing" in offer and 'id="apr"' in offer and "12.8%" in offer
     printed = checker.get(f"/loans/{loan.id}/offer/print").get_data(as_text=True)
     assert "Coût total du crédit" in printed  # the client (Amina) reads French
     pdf = checker.get(f"/loans/{loan.id}/offer/pdf")

@@ -52,7 +52,7 @@ def test_the_loan_page_shows_the_payoff_quote_and_htmx_updates_it(app, staff_a):
     quote = client.get(f"/loans/{loan.id}/payoff-quote?quote_on={on.isoformat()}", headers={"HX-Request": "true"})
     body = quote.get_data(as_text=True)
     assert quote.status_code == 200 and body.lstrip().startswith('<div id="payoff-quote"')  # the fragment alone
-    assert "8,269.04 EUR" in body and "31.72 EUR" in body and "8,300.76 EUR" in body
+    assert "€8,269.04" in body and "€31.72" in body and "€8,300.76" in body
     assert "Indemnity of this loan: none" in body
     future = client.get(f"/loans/{loan.id}/payoff-quote?quote_on=2999-01-01", headers={"HX-Request": "true"})
     assert future.status_code == 422 and "in the future" in future.get_data(as_text=True)
@@ -166,10 +166,10 @@ def test_the_offer_shows_the_microloans_own_apr_and_the_honour_loan_beside_it(ap
     client = _signed_in(app, staff_a.officer)
     page = client.get(f"/loans/{loan.id}/offer").get_data(as_text=True)
     apr = page[page.index('id="apr"'):].split("</dd>")[0]
-    assert "12.8 %" in apr and "8.0" not in apr
-    assert 'id="honour-terms"' in page and "3,000.00 EUR" in page[page.index('id="honour-terms"'):]
+    assert "12.8%" in apr and "8.0" not in apr
+    assert 'id="honour-terms"' in page and "€3,000.00" in page[page.index('id="honour-terms"'):]
     combined = page[page.index('id="combined-apr"'):].split("</p>")[0]
-    assert "For information only" in combined and "8.0 %" in combined
+    assert "For information only" in combined and "8%" in combined
     assert "repay the loan early" in page and "none" in page[page.index('id="early-repayment-right"'):]
 
 

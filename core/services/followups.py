@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, select
 
 from core import tenancy
+from core import formatting
 from core.extensions import db
 from core.models import Client, Consent, Loan
 from core.models.followups import Followup
@@ -272,5 +273,5 @@ def response_rates() -> list[dict]:
         found.append({"months": months, "due": due, "invited": invited, "answered": done,
                       "by_link": int(link or 0), "by_coach": int(coach or 0), "imported": int(imported or 0),
                       "rate": f"{Decimal(done) / Decimal(due):.2f}" if due else None,
-                      "percent": f"{(Decimal(100) * done / due).quantize(Decimal(1))} %" if due else "–"})
+                      "percent": formatting.ratio(Decimal(done) / due, 0) if due else "–"})
     return found

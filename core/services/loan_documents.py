@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 
 from pathlib import Path
 
+from core import formatting
 from core.services.prepayment import early_repayment_right
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 
 
-def _money(value) -> str:
-    return format_decimal(value, "#,##0.00") + " EUR"
+_money = formatting.money
 
 
 def offer_pdf(offer, product_name: str, language: str) -> bytes:
@@ -32,10 +32,10 @@ def offer_pdf(offer, product_name: str, language: str) -> bytes:
     pdf.set_font("DejaVu", "", 10)
     pdf.multi_cell(0, 6, loan.client.full_name, new_x="LMARGIN", new_y="NEXT")
     rows = [(_("Product"), product_name), (_("Amount of the microloan"), _money(loan.principal)),
-            (_("Term"), f"{loan.term_months} " + _("months")), (_("Nominal yearly rate"), f"{loan.annual_rate} %"),
+            (_("Term"), f"{loan.term_months} " + _("months")), (_("Nominal yearly rate"), formatting.percent(loan.annual_rate)),
             (_("Upfront fee"), _money(loan.upfront_fee)), (_("Total interest"), _money(offer.cost.interest)),
             (_("Total cost of borrowing"), _money(offer.cost.total)),
-            (_("Annual percentage rate of charge (APR)"), f"{offer.apr} %"),
+            (_("Annual percentage rate of charge (APR)"), formatting.percent(offer.apr)),
             (_("Total to repay"), _money(offer.total_repaid))]
     if offer.honour:
         rows += [(_("Interest-free honour loan"), _money(loan.honour_loan)),
@@ -49,8 +49,8 @@ def offer_pdf(offer, product_name: str, language: str) -> bytes:
         pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
     if offer.combined_apr is not None:
         pdf.multi_cell(0, 5, _("For information only: the APR of the microloan and the honour loan taken together "
-                               "is %(apr)s %%; the microloan's own APR above is the one that applies to it.",
-                               apr=offer.combined_apr), new_x="LMARGIN", new_y="NEXT")
+                               "is %(apr)s; the microloan's own APR above is the one that applies to it.",
+                               apr=formatting.percent(offer.combined_apr)), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.multi_cell(0, 5, early_repayment_right(loan), new_x="LMARGIN", new_y="NEXT")
     for schedule, title in ((offer.schedule, _("Microloan schedule")),

@@ -15,6 +15,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from core import formatting
 from core.extensions import db
 from core.models import LateNotice, LedgerEntry, Loan, ScheduleLine
 from core.plugin_api import Event
@@ -342,7 +343,7 @@ def _loan_entries(client) -> list[timeline.TimelineEntry]:
         url = url_for("loans.show", loan_id=loan.id)
         add = lambda at, title, body="": entries.append(  # noqa: E731
             timeline.TimelineEntry(at=at, kind="loan", title=title, body=body, url=url))
-        add(loan.created_at, _l("Loan application #%(id)s drafted", id=loan.id), f"{loan.principal} EUR")
+        add(loan.created_at, _l("Loan application #%(id)s drafted", id=loan.id), formatting.money(loan.principal))
         if loan.decided_at:
             add(loan.decided_at, _l("Loan #%(id)s approved", id=loan.id) if loan.status != "rejected"
                 else _l("Loan #%(id)s rejected", id=loan.id), loan.decision_note or "")

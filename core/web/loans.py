@@ -32,12 +32,6 @@ LENDERS = ("admin", "officer")
 LATE_PER_PAGE = 100  # the follow-up list in pages: at 10,000 loans a year back, a thousand are late
 
 
-@bp.app_template_filter("money")
-def money(value) -> str:
-    """An amount with two decimals in the reader's language (``1.234,50`` in nl and fr)."""
-    return "" if value is None else format_decimal(value, "#,##0.00")
-
-
 @bp.app_context_processor
 def _labels():
     return dict(loan_status_labels=TranslatedLabels(f.STATUS_LABELS),

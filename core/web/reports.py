@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core.models import FEDERATION_ROLES, INSTITUTION_ROLES
+from core import formatting
 from core.services.errors import ValidationFailed
 from core.plugins import slug_for_id
 from core.services.institutions import enabled_institutions
@@ -52,12 +53,12 @@ def shown(value, kind: str = "count") -> str:
     if value is None:
         return "–"
     if kind == "amount":
-        return format_decimal(Decimal(value), "#,##0.00")
+        return formatting.amount(value)
     if kind == "ratio":
-        return format_decimal(Decimal(value) * 100, "#,##0.00") + " %"
+        return formatting.ratio(value)
     if kind == "days":
-        return format_decimal(Decimal(value), "#,##0.0")
-    return format_decimal(value, "#,##0")
+        return formatting.number(value, 1)
+    return formatting.number(value)
 
 
 def _number(value) -> Decimal | None:
