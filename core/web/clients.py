@@ -243,6 +243,27 @@ def show(client_id: int):
     return render_show(_client_or_404(client_id))
 
 
+@bp.route("/<int:client_id>/data-export")
+@roles_required("admin")
+def data_export(client_id: int):
+    """Everything held on the client (GDPR access and portability), as JSON or PDF; audited."""
+    import json
+
+    from core.services import subject_export
+
+    client = _client_or_404(client_id)
+    kind = request.args.get("format", "json")
+    if kind not in ("json", "pdf"):
+        abort(404)
+    data = subject_export.collect(client.id, user=current_user)
+    name = f"client-{client.id}-data.{kind}"
+    if kind == "pdf":
+        body, mimetype = subject_export.to_pdf(data), "application/pdf"
+    else:
+        body, mimetype = json.dumps(data, ensure_ascii=False, indent=1), "application/json"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @bp.route("/<int:client_id>/timeline")
 @roles_required(*STAFF)
 def client_timeline(client_id: int):

@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "sign-in": _l("signed in"),
     "sessions-revoked": _l("signed out everywhere"),
     "download": _l("downloaded"),
+    "export": _l("exported the personal data"),
     "2fa-enrol": _l("set up the second factor"),
     "2fa-disable": _l("switched the second factor off"),
     "2fa-reset": _l("second factor reset"),
