@@ -14,7 +14,7 @@ from core.extensions import db
 from core.models.accounts import User
 from core.models.referrals import REFERRER_KINDS, ApiToken, Referrer
 from core.models.types import utcnow
-from core.services import webhook_urls
+from core.services import data_keys, webhook_urls
 from core.services.errors import NotFound, ValidationFailed
 
 TOKEN_PREFIX = "mfr_"
@@ -60,7 +60,7 @@ def add_referrer(*, name: str, kind: str, webhook_url: str | None = None,
     if errors:
         raise ValidationFailed(errors)
     referrer = Referrer(name=name, kind=kind, webhook_url=webhook_url or None,
-                        webhook_secret=webhook_secret or None)
+                        webhook_secret=data_keys.seal_optional(data_keys.WEBHOOK_SECRET, webhook_secret))
     db.session.add(referrer)
     issued = _new_token(referrer)
     db.session.commit()
@@ -146,7 +146,8 @@ def set_webhook_of(referrer: Referrer, url: str | None, secret: str | None) -> R
         errors["webhook_url"] = _l("Enter the webhook's URL.")
     if errors:
         raise ValidationFailed(errors)
-    referrer.webhook_url, referrer.webhook_secret = url, secret or None
+    referrer.webhook_url = url
+    referrer.webhook_secret = data_keys.seal_optional(data_keys.WEBHOOK_SECRET, secret)
     db.session.commit()
     return referrer
 
