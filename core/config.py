@@ -89,6 +89,22 @@ def data_key_file(instance_path: Path) -> Path | None:
     return instance_path / "data_key"
 
 
+def write_data_keys(key_file: Path, keys: list[str]) -> None:
+    """Replace the instance file's keys (one a line, newest first): written beside it with mode 600,
+    then renamed over it, so a crash leaves the old file or the new one, never half of one."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(keys) + "\n")
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, key_file)
+
+
+def new_data_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
 def settings_from_env(instance_path: Path, overrides: dict) -> dict:
     """Build the Flask config mapping from the environment; ``overrides`` (tests, embedders) win."""
     database_url = _env("DATABASE_URL", f"sqlite:///{instance_path / 'microfin.sqlite3'}")

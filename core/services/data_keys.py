@@ -156,6 +156,13 @@ def _batches(column: EncryptedColumn, batch_size: int):
 
 
 def rotate(*, batch_size: int = BATCH_SIZE, dry_run: bool = False) -> list[ColumnReport]:
+    from core.tenancy import all_institutions
+
+    with all_institutions("keys rotate: every encrypted value of every institution"):
+        return _rotate(batch_size, dry_run)
+
+
+def _rotate(batch_size: int, dry_run: bool) -> list[ColumnReport]:
     """Re-encrypt every encrypted value with the newest key, ``batch_size`` rows per transaction.
 
     Idempotent: a value already under the newest key is left alone, so a rotation that stopped

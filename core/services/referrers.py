@@ -21,6 +21,7 @@ TOKEN_PREFIX = "mfr_"
 #: ``last_used_at`` is written at most this often per token (not one UPDATE per API request)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 WEBHOOK_SECRET_BYTES = 32
+WEBHOOK_SECRET_MAX = 200
 
 
 @dataclass
@@ -43,6 +44,8 @@ def _check_webhook(url: str | None, secret: str | None) -> dict:
         errors["webhook_secret"] = _l("A webhook needs a secret to sign its messages.")
     if secret and len(secret) < 16:
         errors["webhook_secret"] = _l("Use at least %(n)d characters.", n=16)
+    if secret and len(secret) > WEBHOOK_SECRET_MAX:
+        errors["webhook_secret"] = _l("Use at most %(n)d characters.", n=WEBHOOK_SECRET_MAX)
     return errors
 
 

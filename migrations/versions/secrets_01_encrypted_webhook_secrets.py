@@ -35,6 +35,7 @@ MATCH_KEY = "match-key"
 referrers = sa.table("referrers", sa.column("id", sa.Integer), sa.column("webhook_secret", sa.Text))
 clients = sa.table("clients", sa.column("id", sa.Integer), sa.column("national_number_secret", sa.Text),
                    sa.column("national_number_hash", sa.String))
+referrals = sa.table("referrals", sa.column("national_number_hash", sa.String))
 data_secrets = sa.table("data_secrets", sa.column("name", sa.String), sa.column("value", sa.Text))
 
 
@@ -70,6 +71,12 @@ def _hash_key_in_use(connection, keys: list[str]) -> bytes:
     return _derive(keys[-1], LEGACY_MATCH)
 
 
+def _hashes_stored(connection) -> bool:
+    return any(connection.execute(sa.select(sa.literal(1)).select_from(table)
+                                  .where(table.c.national_number_hash.is_not(None)).limit(1)).first()
+               for table in (clients, referrals))
+
+
 def upgrade():
     op.create_table('data_secrets',
                     sa.Column('name', sa.String(length=40), nullable=False),
@@ -81,9 +88,10 @@ def upgrade():
 
     connection = op.get_bind()
     keys = _keys()
-    material = _hash_key_in_use(connection, keys)
-    connection.execute(sa.insert(data_secrets).values(
-        name=MATCH_KEY, value=_fernet(keys[0], DATA_SECRET).encrypt(base64.b64encode(material)).decode()))
+    if _hashes_stored(connection):  # a database without any gets the key on first use
+        material = _hash_key_in_use(connection, keys)
+        connection.execute(sa.insert(data_secrets).values(
+            name=MATCH_KEY, value=_fernet(keys[0], DATA_SECRET).encrypt(base64.b64encode(material)).decode()))
     newest = _fernet(keys[0], WEBHOOK_SECRET)
     for referrer_id, secret in connection.execute(
             sa.select(referrers.c.id, referrers.c.webhook_secret).where(referrers.c.webhook_secret.is_not(None))).all():
