@@ -254,3 +254,45 @@ def test_sqlite_database_file_is_created_owner_only(tmp_path, monkeypatch):
         os.umask(old_umask)
     for name in ("microfin.sqlite3", "data_key"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+def test_migration_encrypts_clear_webhook_secrets_keeps_the_hash_key_and_downgrade_decrypts(tmp_path, monkeypatch):
+    from flask_migrate import downgrade, upgrade
+
+    from core.cli import upgrade_database
+    from core.services.identifiers import national_number_hash
+    from tests.conftest import base_config
+
+    monkeypatch.setenv("MICROFIN_INSTANCE_PATH", str(tmp_path))
+    url = f"sqlite:///{tmp_path / 'secrets.sqlite3'}"
+    app = create_app(base_config(url, MICROFIN_DATA_KEYS=[OLD]))
+    with app.app_context():
+        upgrade_database()
+        ids = _seed(app)
+        stored_hash = db.session.scalar(text("SELECT national_number_hash FROM clients"))
+        downgrade(revision="followups_01")
+        clear = db.session.scalar(text("SELECT webhook_secret FROM referrers"))
+        assert clear == WEBHOOK_SECRET  # as the code before secrets_01 stored it
+        db.session.remove()
+        upgrade(revision="heads")
+        raw = db.session.scalar(text("SELECT webhook_secret FROM referrers"))
+        assert raw != WEBHOOK_SECRET and data_keys.unseal(data_keys.WEBHOOK_SECRET, raw) == WEBHOOK_SECRET
+        db.session.remove()
+        db.engine.dispose()
+    # A fresh application (no cached hash key) finds the client by the hash made before.
+    again = create_app(base_config(url, MICROFIN_DATA_KEYS=[NEW, OLD]))
+    with again.app_context():
+        assert national_number_hash(NUMBER) == stored_hash
+        assert _rotate(again).exit_code == 0
+        db.session.remove()
+    rotated = create_app(base_config(url, MICROFIN_DATA_KEYS=[NEW]))
+    with rotated.app_context():
+        assert national_number_hash(NUMBER) == stored_hash
+        assert webhooks.signing_secret(db.session.get(Referrer, ids["referrer"])) == WEBHOOK_SECRET
+        # Downgrading after a rotation would leave hashes the older code cannot find: refused.
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the RuntimeError and exits
+            downgrade(revision="followups_01")
+        db.session.rollback()
+        assert db.session.scalar(text("SELECT version_num FROM alembic_version WHERE version_num = 'secrets_01'"))
+        db.session.remove()
+        db.engine.dispose()
