@@ -494,19 +494,25 @@ def referrers_add(name, kind, webhook_url, webhook_secret_stdin):
 
 @referrers.command("token")
 @click.argument("name")
+@click.option("--expires", "expires_on", metavar="YYYY-MM-DD",
+              help="The token stops working when this day starts (Brussels time); default: never.")
 @with_appcontext
-def referrers_token(name):
+def referrers_token(name, expires_on):
     """Issue another API token for a referrer (several may be active)."""
     from core.services import audit
     from core.services import referrers as service
-    from core.services.errors import NotFound
+    from core.services.errors import NotFound, ValidationFailed
 
     try:
         with audit.acting_as("cli"):
-            issued = service.issue_token(name)
+            issued = service.issue_token(name, expires_on)
     except NotFound:
         raise click.ClickException(f"no referrer named {name!r}")
+    except ValidationFailed as failed:
+        raise click.BadParameter(str(failed.errors["expires_on"]), param_hint="--expires")
     click.echo(f"API token (shown only now): {issued.secret}")
+    if issued.token.expires_at:
+        click.echo(f"expires at {issued.token.expires_at.isoformat()}")
 
 
 @referrers.command("revoke")
@@ -530,13 +536,19 @@ def referrers_revoke(hint):
 @with_appcontext
 def referrers_list():
     """List referrers, their webhook and their tokens (hints only)."""
+    from core.models.types import utcnow
     from core.services import referrers as service
 
     for referrer in service.all_referrers():
         click.echo(f"{referrer.name} ({referrer.kind}) webhook: {referrer.webhook_url or '-'}")
+        now = utcnow()
         for token in referrer.tokens:
-            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
-            click.echo(f"    {token.hint}…  {state}")
+            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else \
+                f"expired {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expired(now) else "active"
+            expiry = f"  expires {token.expires_at:%Y-%m-%d %H:%M} UTC" \
+                if token.expires_at and not token.expired(now) else ""
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M} UTC" if token.last_used_at else "never"
+            click.echo(f"    {token.hint}…  {state}{expiry}  last used {used}")
 
 
 @referrers.command("link")

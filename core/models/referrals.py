@@ -66,8 +66,13 @@ class ApiToken(Audited, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: from this moment the token is refused (401 "token-expired"); None: until revoked
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     referrer: Mapped[Referrer] = relationship(back_populates="tokens")
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
 
 class Referral(Audited, db.Model):

@@ -1,4 +1,5 @@
-"""secrets: webhook secrets encrypted with the data key; the national-number hash key kept as data
+"""secrets: webhook secrets encrypted with the data key; the national-number hash key kept as data;
+API tokens with an optional expiry
 
 Revision ID: secrets_01
 Revises: followups_01
@@ -20,6 +21,8 @@ import sqlalchemy as sa
 from alembic import op
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
+
+import core.models.types
 
 revision = 'secrets_01'
 down_revision = 'followups_01'
@@ -85,6 +88,8 @@ def upgrade():
     with op.batch_alter_table('referrers', schema=None) as batch_op:
         batch_op.alter_column('webhook_secret', existing_type=sa.String(length=200), type_=sa.Text(),
                               existing_nullable=True)
+    with op.batch_alter_table('referrer_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('expires_at', core.models.types.UTCDateTime(), nullable=True))
 
     connection = op.get_bind()
     keys = _keys()
@@ -119,4 +124,6 @@ def downgrade():
     with op.batch_alter_table('referrers', schema=None) as batch_op:
         batch_op.alter_column('webhook_secret', existing_type=sa.Text(), type_=sa.String(length=200),
                               existing_nullable=True)
+    with op.batch_alter_table('referrer_tokens', schema=None) as batch_op:
+        batch_op.drop_column('expires_at')
     op.drop_table('data_secrets')
