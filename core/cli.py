@@ -351,6 +351,114 @@ def serve(host, port):
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
+# --- data keys ----------------------------------------------------------------------------------
+
+@main.group()
+def keys():
+    """The data keys that encrypt national numbers, second-factor and webhook secrets (docs/deploy.md)."""
+
+
+def _key_source() -> str:
+    from pathlib import Path
+
+    from core.config import data_key_file
+
+    key_file = data_key_file(Path(current_app.instance_path))
+    return f"the instance file {key_file}" if key_file else "the environment (MICROFIN_DATA_KEYS or MICROFIN_DATA_KEY)"
+
+
+def _print_reports(reports, verb: str) -> None:
+    for report in reports:
+        click.echo(f"  {report.label:<22} {verb} {report.rotated:>6}   already under the newest key "
+                   f"{report.current:>6}   unreadable {report.unreadable:>4}")
+
+
+@keys.command("status")
+@with_appcontext
+def keys_status():
+    """How many stored values each key still holds (nothing is written)."""
+    from core.services import data_keys
+
+    configured = data_keys.configured_keys()
+    click.echo(f"{len(configured)} data key(s) configured, newest first, from {_key_source()}")
+    reports = data_keys.status()
+    _print_reports(reports, "under an older key")
+    if any(r.unreadable for r in reports):
+        raise click.ClickException("some values are readable by no configured key: an old key is missing")
+
+
+@keys.command("add")
+@with_appcontext
+def keys_add():
+    """Make a new data key. Kept in the instance file: written there first (the others stay, to
+    decrypt). Configured in the environment: printed, for you to put first in MICROFIN_DATA_KEYS."""
+    from pathlib import Path
+
+    from core.config import data_key_file, new_data_key, write_data_keys
+    from core.services import data_keys
+
+    key = new_data_key()
+    key_file = data_key_file(Path(current_app.instance_path))
+    if key_file is None:
+        click.echo("The data keys come from the environment. Set, newest first, then restart every "
+                   "process (web, worker, chores) and run `microfin keys rotate`:")
+        click.echo(f"  MICROFIN_DATA_KEYS={key},<your current key(s)>")
+        return
+    write_data_keys(key_file, [key, *data_keys.configured_keys()])
+    click.echo(f"A new data key is first in {key_file} (mode 600); the older ones still decrypt.")
+    click.echo("Restart every process (web, worker, chores), then run `microfin keys rotate`.")
+
+
+@keys.command("rotate")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Values re-encrypted per transaction.")
+@with_appcontext
+def keys_rotate(batch_size):
+    """Re-encrypt every encrypted value with the newest data key (idempotent: run it again after
+    an interruption). Afterwards the older keys can be removed (`microfin keys prune`)."""
+    from core.services import audit, data_keys
+
+    configured = data_keys.configured_keys()
+    click.echo(f"Re-encrypting with the newest of {len(configured)} data key(s)…")
+    with audit.acting_as("cli"):
+        reports = data_keys.rotate(batch_size=batch_size)
+        audit.record_event("keys-rotated", "data_keys", {
+            r.label: {"rotated": r.rotated, "current": r.current, "unreadable": r.unreadable} for r in reports})
+        from core.extensions import db
+
+        db.session.commit()
+    _print_reports(reports, "re-encrypted")
+    if any(r.unreadable for r in reports):
+        raise click.ClickException("some values are readable by no configured key and were left as they were")
+    click.echo("Every encrypted value is now under the newest key.")
+
+
+@keys.command("prune")
+@with_appcontext
+def keys_prune():
+    """Remove the older keys from the instance file, once `keys rotate` left nothing under them."""
+    from pathlib import Path
+
+    from core.config import data_key_file, write_data_keys
+    from core.services import data_keys
+
+    reports = data_keys.status()
+    left = sum(r.rotated + r.unreadable for r in reports)
+    if left:
+        raise click.ClickException(f"{left} value(s) are not under the newest key yet: run `microfin keys rotate` first")
+    configured = data_keys.configured_keys()
+    key_file = data_key_file(Path(current_app.instance_path))
+    if key_file is None:
+        click.echo("Nothing is left under the older keys: remove them from MICROFIN_DATA_KEYS "
+                   "(keep only the first) and restart every process.")
+        return
+    if len(configured) == 1:
+        click.echo("Only one data key is configured: nothing to remove.")
+        return
+    write_data_keys(key_file, configured[:1])
+    click.echo(f"Removed {len(configured) - 1} older key(s) from {key_file}; restart every process.")
+
+
 # --- referrers and the webhook worker -------------------------------------------------------
 
 @main.group()
@@ -386,19 +494,25 @@ def referrers_add(name, kind, webhook_url, webhook_secret_stdin):
 
 @referrers.command("token")
 @click.argument("name")
+@click.option("--expires", "expires_on", metavar="YYYY-MM-DD",
+              help="The token stops working when this day starts (Brussels time); default: never.")
 @with_appcontext
-def referrers_token(name):
+def referrers_token(name, expires_on):
     """Issue another API token for a referrer (several may be active)."""
     from core.services import audit
     from core.services import referrers as service
-    from core.services.errors import NotFound
+    from core.services.errors import NotFound, ValidationFailed
 
     try:
         with audit.acting_as("cli"):
-            issued = service.issue_token(name)
+            issued = service.issue_token(name, expires_on)
     except NotFound:
         raise click.ClickException(f"no referrer named {name!r}")
+    except ValidationFailed as failed:
+        raise click.BadParameter(str(failed.errors["expires_on"]), param_hint="--expires")
     click.echo(f"API token (shown only now): {issued.secret}")
+    if issued.token.expires_at:
+        click.echo(f"expires at {issued.token.expires_at.isoformat()}")
 
 
 @referrers.command("revoke")
@@ -422,13 +536,19 @@ def referrers_revoke(hint):
 @with_appcontext
 def referrers_list():
     """List referrers, their webhook and their tokens (hints only)."""
+    from core.models.types import utcnow
     from core.services import referrers as service
 
     for referrer in service.all_referrers():
         click.echo(f"{referrer.name} ({referrer.kind}) webhook: {referrer.webhook_url or '-'}")
+        now = utcnow()
         for token in referrer.tokens:
-            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
-            click.echo(f"    {token.hint}…  {state}")
+            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else \
+                f"expired {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expired(now) else "active"
+            expiry = f"  expires {token.expires_at:%Y-%m-%d %H:%M} UTC" \
+                if token.expires_at and not token.expired(now) else ""
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M} UTC" if token.last_used_at else "never"
+            click.echo(f"    {token.hint}…  {state}{expiry}  last used {used}")
 
 
 @referrers.command("link")

@@ -56,9 +56,53 @@ def secret_key(instance_path: Path) -> str:
 
 
 def data_key(instance_path: Path) -> str:
-    """The key protecting personal identifiers (national numbers): ``MICROFIN_DATA_KEY``, or one
-    generated once and kept in the instance folder. Losing it makes stored numbers unreadable."""
-    return _instance_secret(instance_path, "DATA_KEY", "data_key")
+    """The newest data key (see ``data_keys``)."""
+    return data_keys(instance_path)[0]
+
+
+def split_keys(raw: str) -> list[str]:
+    """Several keys in one value, newest first, separated by commas, spaces or new lines."""
+    return [part for part in raw.replace(",", " ").split() if part]
+
+
+def data_keys(instance_path: Path) -> list[str]:
+    """The keys protecting personal identifiers and secrets, newest first.
+
+    ``MICROFIN_DATA_KEYS`` (several, newest first: the newest encrypts, every one decrypts), else
+    ``MICROFIN_DATA_KEY`` (one), else the instance folder's ``data_key`` file (one key a line,
+    newest first; generated once, mode 600). Losing every key makes stored numbers unreadable;
+    ``microfin keys rotate`` re-encrypts everything with the newest so the older can be dropped.
+    """
+    configured = _env("DATA_KEYS")
+    if configured and split_keys(configured):
+        return split_keys(configured)
+    single = _env("DATA_KEY")
+    if single:
+        return [single]  # one key, kept whole (as before several keys were possible)
+    return split_keys(_instance_secret(instance_path, "DATA_KEY", "data_key"))
+
+
+def data_key_file(instance_path: Path) -> Path | None:
+    """The instance file holding the data keys, or None when they come from the environment."""
+    if _env("DATA_KEYS") or _env("DATA_KEY"):
+        return None
+    return instance_path / "data_key"
+
+
+def write_data_keys(key_file: Path, keys: list[str]) -> None:
+    """Replace the instance file's keys (one a line, newest first): written beside it with mode 600,
+    then renamed over it, so a crash leaves the old file or the new one, never half of one."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(keys) + "\n")
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, key_file)
+
+
+def new_data_key() -> str:
+    return secrets.token_urlsafe(48)
 
 
 def settings_from_env(instance_path: Path, overrides: dict) -> dict:
@@ -115,8 +159,13 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "MICROFIN_SELF_REFERRAL_RATE_LIMIT": _env("SELF_REFERRAL_RATE_LIMIT", "10/hour"),
     }
     settings.update(overrides)
-    if not settings.get("MICROFIN_DATA_KEY"):
-        settings["MICROFIN_DATA_KEY"] = data_key(instance_path)
+    keys = settings.get("MICROFIN_DATA_KEYS")
+    if isinstance(keys, str):
+        keys = split_keys(keys)
+    if not keys:
+        keys = [settings["MICROFIN_DATA_KEY"]] if settings.get("MICROFIN_DATA_KEY") else data_keys(instance_path)
+    settings["MICROFIN_DATA_KEYS"] = list(keys)
+    settings["MICROFIN_DATA_KEY"] = keys[0]  # the newest: it encrypts
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = secret_key(instance_path)
     return settings

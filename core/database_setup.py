@@ -35,6 +35,7 @@ def install(app: Flask) -> None:
         return
     busy_ms = int(app.config["MICROFIN_SQLITE_BUSY_TIMEOUT"]) * 1000
     path = engine.url.database
+    _create_owner_only(path)
 
     @event.listens_for(engine, "connect")
     def _on_connect(connection, _record):
@@ -43,6 +44,17 @@ def install(app: Flask) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
         _owner_only(path)
+
+
+def _create_owner_only(path: str | None) -> None:
+    """Create the database file empty with mode 600 before SQLite does (with the umask's mode), so
+    it is never readable by others, not even until the first connection's chmod below."""
+    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError, PermissionError):
+        return  # another worker made it, or its folder is missing: SQLite will say so
 
 
 def _owner_only(path: str | None) -> None:

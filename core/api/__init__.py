@@ -56,7 +56,13 @@ def _authenticate():
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    referrer = referrers.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    try:
+        referrer = referrers.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    except referrers.TokenExpired as expired:
+        return problem(401, "token-expired",
+                       f"This token expired at {expired.expires_at.isoformat()}: ask the operator for a new one.",
+                       headers={"WWW-Authenticate": 'Bearer realm="microfin", error="invalid_token", '
+                                                    'error_description="The token expired"'})
     if referrer is None:
         return problem(401, "unauthorized", "Send Authorization: Bearer <token> with a valid token.",
                        headers={"WWW-Authenticate": 'Bearer realm="microfin"'})

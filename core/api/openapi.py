@@ -24,7 +24,7 @@ def document(version: str) -> dict:
         [(m, "validation") for m in (schemas.ReferralIn,)]
         + [(m, "serialization") for m in (schemas.ReferralOut, schemas.ReferralPage, schemas.Problem)],
         ref_template=REF)
-    common = {"401": _problem("No token, or a revoked or unknown one."),
+    common = {"401": _problem("No token, or a revoked, expired or unknown one (an expired one: type token-expired)."),
               "429": _problem("Too many requests: wait as the Retry-After header says.")}
     referral_id = {"name": "referral_id", "in": "path", "required": True,
                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}

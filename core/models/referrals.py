@@ -42,7 +42,8 @@ class Referrer(Audited, db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(10))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
-    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    #: the signing secret, encrypted with the data key (``core.services.data_keys``, "webhook-secret")
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: the code in the referrer's self-referral link ``/refer/<code>`` (printed on refusal letters)
@@ -65,8 +66,13 @@ class ApiToken(Audited, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: from this moment the token is refused (401 "token-expired"); None: until revoked
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     referrer: Mapped[Referrer] = relationship(back_populates="tokens")
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
 
 class Referral(Audited, db.Model):

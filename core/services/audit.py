@@ -104,6 +104,14 @@ def record(action: str, obj, detail: dict | None = None) -> None:
     db.session.execute(insert(AuditEntry), [_row(obj, action, detail or {})])
 
 
+def record_event(action: str, record_type: str, detail: dict | None = None) -> None:
+    """An entry about no particular row (``keys-rotated``), outside any institution."""
+    user_id, actor = _actor()
+    db.session.execute(insert(AuditEntry), [{
+        "at": utcnow(), "user_id": user_id, "actor": actor, "action": action, "institution_id": None,
+        "record_type": record_type, "record_id": None, "changes": detail or {}}])
+
+
 def install() -> None:
     """Attach the audit listener to every session (idempotent)."""
     if not event.contains(Session, "after_flush", _after_flush):

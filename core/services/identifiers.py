@@ -1,20 +1,19 @@
 """Belgian identifiers, validated with python-stdnum, and the protection of national numbers.
 
 The national register number is kept as an HMAC-SHA256 (for matching duplicates) and as a
-Fernet token (to reveal it to roles that need it). Both keys derive from ``MICROFIN_DATA_KEY``.
+Fernet token (to reveal it to roles that need it), both through ``core.services.data_keys``.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 
-from cryptography.fernet import Fernet
-from flask import current_app
 from stdnum import iban as std_iban
 from stdnum.be import bis, nn, vat
 from stdnum.be import iban as be_iban
 from stdnum.exceptions import ValidationError
+
+from core.services import data_keys
 
 
 def clean_national_number(value: str) -> str:
@@ -70,29 +69,14 @@ def format_national_number(value: str) -> str:
     return nn.format(value)
 
 
-def _material(purpose: bytes) -> bytes:
-    key = current_app.config["MICROFIN_DATA_KEY"].encode()
-    return hmac.new(key, purpose, hashlib.sha256).digest()
-
-
 def national_number_hash(number: str) -> str:
-    """The keyed hash that finds a national number without storing it."""
-    return hmac.new(_material(b"national-number-match"), number.encode(), hashlib.sha256).hexdigest()
-
-
-def data_fernet(purpose: bytes) -> Fernet:
-    """A Fernet key derived from ``MICROFIN_DATA_KEY`` for one ``purpose`` (national numbers,
-    second-factor secrets): one data key, a separate key per use."""
-    return Fernet(base64.urlsafe_b64encode(_material(purpose)))
-
-
-def _fernet() -> Fernet:
-    return data_fernet(b"national-number-encryption")
+    """The keyed hash that finds a national number without storing it (the key survives rotation)."""
+    return hmac.new(data_keys.match_key(), number.encode(), hashlib.sha256).hexdigest()
 
 
 def encrypt(number: str) -> str:
-    return _fernet().encrypt(number.encode()).decode()
+    return data_keys.seal(data_keys.NATIONAL_NUMBER, number)
 
 
 def decrypt(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+    return data_keys.unseal(data_keys.NATIONAL_NUMBER, token)

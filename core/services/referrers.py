@@ -6,7 +6,8 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
@@ -14,13 +15,15 @@ from core.extensions import db
 from core.models.accounts import User
 from core.models.referrals import REFERRER_KINDS, ApiToken, Referrer
 from core.models.types import utcnow
-from core.services import webhook_urls
+from core.services import data_keys, webhook_urls
 from core.services.errors import NotFound, ValidationFailed
 
 TOKEN_PREFIX = "mfr_"
+BRUSSELS = ZoneInfo("Europe/Brussels")
 #: ``last_used_at`` is written at most this often per token (not one UPDATE per API request)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 WEBHOOK_SECRET_BYTES = 32
+WEBHOOK_SECRET_MAX = 200
 
 
 @dataclass
@@ -43,6 +46,8 @@ def _check_webhook(url: str | None, secret: str | None) -> dict:
         errors["webhook_secret"] = _l("A webhook needs a secret to sign its messages.")
     if secret and len(secret) < 16:
         errors["webhook_secret"] = _l("Use at least %(n)d characters.", n=16)
+    if secret and len(secret) > WEBHOOK_SECRET_MAX:
+        errors["webhook_secret"] = _l("Use at most %(n)d characters.", n=WEBHOOK_SECRET_MAX)
     return errors
 
 
@@ -60,16 +65,32 @@ def add_referrer(*, name: str, kind: str, webhook_url: str | None = None,
     if errors:
         raise ValidationFailed(errors)
     referrer = Referrer(name=name, kind=kind, webhook_url=webhook_url or None,
-                        webhook_secret=webhook_secret or None)
+                        webhook_secret=data_keys.seal_optional(data_keys.WEBHOOK_SECRET, webhook_secret))
     db.session.add(referrer)
     issued = _new_token(referrer)
     db.session.commit()
     return issued
 
 
-def _new_token(referrer: Referrer) -> IssuedToken:
+def parse_expiry(value: str | None) -> datetime | None:
+    """The moment a token expiring on ``value`` (YYYY-MM-DD, empty: never) stops working: the start
+    of that day in Brussels. ``ValidationFailed`` (field ``expires_on``) for a bad or past date."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed({"expires_on": _l("Enter a date as YYYY-MM-DD.")}) from None
+    moment = datetime.combine(day, time.min, BRUSSELS).astimezone(timezone.utc)
+    if moment <= utcnow():
+        raise ValidationFailed({"expires_on": _l("Choose a day after today: the token stops working when that day starts.")})
+    return moment
+
+
+def _new_token(referrer: Referrer, expires_at: datetime | None = None) -> IssuedToken:
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(referrer=referrer, token_hash=_hash(raw), hint=raw[:10])
+    token = ApiToken(referrer=referrer, token_hash=_hash(raw), hint=raw[:10], expires_at=expires_at)
     db.session.add(token)
     return IssuedToken(referrer=referrer, token=token, secret=raw)
 
@@ -89,14 +110,15 @@ def by_id(referrer_id: int) -> Referrer:
     return referrer
 
 
-def issue_token(name: str) -> IssuedToken:
+def issue_token(name: str, expires_on: str | None = None) -> IssuedToken:
     """Another token for an existing referrer (e.g. to rotate without downtime)."""
-    return issue_token_for(by_name(name))
+    return issue_token_for(by_name(name), expires_on)
 
 
-def issue_token_for(referrer: Referrer) -> IssuedToken:
-    """Another token for ``referrer``; its secret is in the result only (the hash is stored)."""
-    issued = _new_token(referrer)
+def issue_token_for(referrer: Referrer, expires_on: str | None = None) -> IssuedToken:
+    """Another token for ``referrer``, expiring when the day ``expires_on`` (YYYY-MM-DD) starts or
+    never; its secret is in the result only (the hash is stored). A bad date writes nothing."""
+    issued = _new_token(referrer, parse_expiry(expires_on))
     db.session.commit()
     return issued
 
@@ -146,7 +168,8 @@ def set_webhook_of(referrer: Referrer, url: str | None, secret: str | None) -> R
         errors["webhook_url"] = _l("Enter the webhook's URL.")
     if errors:
         raise ValidationFailed(errors)
-    referrer.webhook_url, referrer.webhook_secret = url, secret or None
+    referrer.webhook_url = url
+    referrer.webhook_secret = data_keys.seal_optional(data_keys.WEBHOOK_SECRET, secret)
     db.session.commit()
     return referrer
 
@@ -165,13 +188,23 @@ def portal_users(referrer: Referrer) -> list[User]:
                                        .order_by(User.name)))
 
 
+class TokenExpired(Exception):
+    """The bearer token was valid but its expiry has passed."""
+
+    def __init__(self, expires_at: datetime):
+        super().__init__(expires_at.isoformat())
+        self.expires_at = expires_at
+
+
 def authenticate(raw_token: str) -> Referrer | None:
-    """The active referrer owning this bearer token, or None."""
+    """The active referrer owning this bearer token, or None; ``TokenExpired`` for an expired one."""
     if not raw_token or not raw_token.startswith(TOKEN_PREFIX):
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(raw_token)))
     if token is None or token.revoked_at is not None or not token.referrer.active:
         return None
+    if token.expired(utcnow()):
+        raise TokenExpired(token.expires_at)
     _mark_used(token)
     return token.referrer
 

@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, or_, select, update
 from core.extensions import db
 from core.models import FEDERATION_ROLES, ROLE_ADMIN, ROLE_AUDITOR, ROLE_OPERATOR, RecoveryCode, User
 from core.models.types import utcnow
-from core.services import accounts, audit, identifiers, outbox
+from core.services import accounts, audit, data_keys, outbox
 from core.services.errors import NotFound, ValidationFailed
 from core import tenancy
 from core.tenancy import all_institutions
@@ -34,7 +34,6 @@ ISSUER = "Microfin CRM"
 STEP_SECONDS = 30
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
-_PURPOSE = b"second-factor-secret-encryption"
 
 
 class CodeRefused(Exception):
@@ -82,11 +81,11 @@ def new_secret() -> str:
 
 def seal(secret: str) -> str:
     """``secret`` encrypted with the data key (for the database, or a session during enrolment)."""
-    return identifiers.data_fernet(_PURPOSE).encrypt(secret.encode()).decode()
+    return data_keys.seal(data_keys.SECOND_FACTOR, secret)
 
 
 def unseal(token: str) -> str:
-    return identifiers.data_fernet(_PURPOSE).decrypt(token.encode()).decode()
+    return data_keys.unseal(data_keys.SECOND_FACTOR, token)
 
 
 def provisioning_uri(user: User, secret: str) -> str:

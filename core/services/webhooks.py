@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from core.extensions import db
-from core.services import audit, webhook_urls
+from core.services import audit, data_keys, webhook_urls
 from core.services.errors import ValidationFailed
 from core.models.referrals import OutboxMessage, Referral, Referrer, WebhookDelivery
 from core.models.types import utcnow
@@ -151,13 +151,18 @@ def _post_if_allowed(post: Callable[..., Response], url: str | None, body: bytes
     return Response(None, str(refused)) if refused else post(url, body, headers)
 
 
+def signing_secret(referrer: Referrer) -> str:
+    """The referrer's webhook secret in clear (it is stored encrypted with the data key)."""
+    return data_keys.unseal_optional(data_keys.WEBHOOK_SECRET, referrer.webhook_secret) or ""
+
+
 def _deliver(message: OutboxMessage, worker: str, post: Callable[..., Response]) -> None:
     referrer = db.session.get(Referrer, message.referrer_id)
     body = json.dumps(message.payload, sort_keys=True, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {"Content-Type": "application/json", EVENT_HEADER: message.event,
                DELIVERY_HEADER: str(message.id), TIMESTAMP_HEADER: timestamp,
-               SIGNATURE_HEADER: sign(referrer.webhook_secret or "", timestamp, body)}
+               SIGNATURE_HEADER: sign(signing_secret(referrer), timestamp, body)}
     started = time.monotonic()
     answer = _post_if_allowed(post, referrer.webhook_url, body, headers)
     elapsed = int((time.monotonic() - started) * 1000)

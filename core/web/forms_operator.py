@@ -20,5 +20,11 @@ class WebhookForm(FlaskForm):
     webhook_url = StringField(_l("Webhook URL"), validators=[Length(max=500)])
 
 
+class TokenForm(FlaskForm):
+    # Parsed by the service (the same rule as `microfin referrers token --expires`).
+    expires_on = StringField(_l("Expires on (optional)"),
+                             render_kw={"type": "date", "placeholder": "YYYY-MM-DD"})
+
+
 class ConfirmForm(FlaskForm):
     """A button that only carries the CSRF token (enable, disable, revoke, remove, test)."""

@@ -10,9 +10,10 @@ from flask_babel import get_locale, gettext as _
 from core.access import roles_required
 from core.models import ROLE_OPERATOR
 from core.services import institutions, referrers, webhooks
+from core.models.types import utcnow
 from core.services.errors import NotFound, ValidationFailed
 from core.web.forms import attach_errors
-from core.web.forms_operator import ConfirmForm, ReferrerForm, WebhookForm
+from core.web.forms_operator import ConfirmForm, ReferrerForm, TokenForm, WebhookForm
 from core.web.rendering import render
 
 bp = Blueprint("operator_screens", __name__, url_prefix="/operator")
@@ -106,19 +107,25 @@ def referrer_show(referrer_id: int):
     return _show(_referrer(referrer_id), WebhookForm())
 
 
-def _show(referrer, webhook_form, status: int = 200):
+def _show(referrer, webhook_form, status: int = 200, token_form=None):
     return render("operator/referrer.html", referrer=referrer, tokens=referrers.tokens_of(referrer),
                   messages=webhooks.recent_messages(referrer), users=referrers.portal_users(referrer),
-                  webhook_form=webhook_form, confirm=ConfirmForm(formdata=None), status=status)
+                  webhook_form=webhook_form, token_form=token_form or TokenForm(formdata=None),
+                  confirm=ConfirmForm(formdata=None), now=utcnow(), status=status)
 
 
 @bp.route("/referrers/<int:referrer_id>/tokens", methods=["POST"])
 @roles_required(ROLE_OPERATOR)
 def token_create(referrer_id: int):
     referrer = _referrer(referrer_id)
-    if not ConfirmForm().validate_on_submit():
+    form = TokenForm()
+    if not form.validate_on_submit():
         abort(400)
-    issued = referrers.issue_token_for(referrer)
+    try:
+        issued = referrers.issue_token_for(referrer, form.expires_on.data)
+    except ValidationFailed as failed:
+        attach_errors(form, failed.errors)
+        return _show(referrer, WebhookForm(formdata=None), status=422, token_form=form)
     return _no_store(render("operator/secret_shown.html", referrer=referrer, token=issued.token,
                             secret=issued.secret, what="token", status=201))
 
