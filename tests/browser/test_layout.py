@@ -156,3 +156,20 @@ def test_federation_and_portal_pages_fit(live_server, page, browser):
             _walk(context.new_page(), live_server, user)
         finally:
             context.close()
+
+
+def test_the_menu_works_without_javascript(live_server, browser):
+    staff = make_staff("credal")
+    context = browser.new_context(locale="en-GB", java_script_enabled=False, viewport=WIDE)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        sign_in_staff(page, live_server, staff.officer)
+        clients = page.locator("#site-menu nav").get_by_role("link", name="Clients")
+        assert clients.is_visible()  # wide: shown open by the stylesheet alone
+        page.set_viewport_size(NARROW)
+        assert not clients.is_visible()
+        page.locator("#site-menu > summary").click()  # narrow: the button opens it
+        assert clients.is_visible()
+    finally:
+        context.close()
