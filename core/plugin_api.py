@@ -47,6 +47,7 @@ __all__ = [
     "LoanField",
     "LoanProduct",
     "Localized",
+    "MENU_AREAS",
     "MenuItem",
     "Office",
     "PostalArea",
@@ -835,12 +836,29 @@ def followup_months_setting(default: str = "6,12,24,36") -> Setting:
                                                 choice.replace(",", ", ")) for choice in FOLLOWUP_MONTHS_CHOICES})
 
 
+# The menu's areas, in the order the menu shows them; a MenuItem names one as its ``area``.
+# The first has no heading (the starting page and the user's own account).
+MENU_AREAS: tuple[tuple[str, Any], ...] = (
+    ("general", None),
+    ("clients", _l("Clients and coaching")),
+    ("lending", _l("Loans")),
+    ("portal", _l("Referrals")),
+    ("reports", _l("Reports")),
+    ("sector", _l("Sector-wide")),
+    ("operations", _l("Running the server")),
+    ("administration", _l("Administration")),
+    ("more", _l("More")),
+)
+
+
 @dataclass(frozen=True)
 class MenuItem:
     """An entry in the navigation, returned by ``menu_items``.
 
     ``label`` is a (lazily) translated string; ``endpoint`` a Flask endpoint name; ``roles`` the
-    roles that see it (empty: every signed-in user); lower ``order`` comes first.
+    roles that see it (empty: every signed-in user); lower ``order`` comes first. ``area`` groups
+    the entry in the menu: one of ``MENU_AREAS`` (``"clients"``, ``"lending"``, ...); an entry
+    without one (or with an unknown one) goes under "More".
     """
 
     label: Any
@@ -849,6 +867,7 @@ class MenuItem:
     order: int = 100
     description: Any = ""
     params: Mapping[str, Any] = field(default_factory=dict)
+    area: str = ""
 
 
 @dataclass(frozen=True)

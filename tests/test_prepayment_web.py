@@ -111,16 +111,16 @@ def test_bad_prepayments_show_a_field_error_and_book_nothing(app, staff_a):
     client = _signed_in(app, staff_a.officer)
     ok = {"paid_on": on, "amount": "1000", "option": "shorter_term"}
     # above the payoff amount
-    body = _refused(client, loan.id, {**ok, "amount": "9000"}, "amount", "more than the payoff amount")
+    body = _refused(client, loan.id, {**ok, "amount": "9000"}, "prepayment-amount", "more than the payoff amount")
     assert 'value="9000"' in body  # what was typed stays
     # dated before the disbursement, in the future
-    _refused(client, loan.id, {**ok, "paid_on": "2024-06-01"}, "paid_on", "before the disbursement")
-    _refused(client, loan.id, {**ok, "paid_on": (date.today() + timedelta(days=1)).isoformat()}, "paid_on",
+    _refused(client, loan.id, {**ok, "paid_on": "2024-06-01"}, "prepayment-paid_on", "before the disbursement")
+    _refused(client, loan.id, {**ok, "paid_on": (date.today() + timedelta(days=1)).isoformat()}, "prepayment-paid_on",
              "in the future")
     # three decimals, a letter
-    body = _refused(client, loan.id, {**ok, "amount": "1,000.005"}, "amount", "at most two decimals")
+    body = _refused(client, loan.id, {**ok, "amount": "1,000.005"}, "prepayment-amount", "at most two decimals")
     assert 'value="1,000.005"' in body
-    _refused(client, loan.id, {**ok, "amount": "10OO"}, "amount", "digits and separators")
+    _refused(client, loan.id, {**ok, "amount": "10OO"}, "prepayment-amount", "digits and separators")
     # no option chosen
     _refused(client, loan.id, {**ok, "option": ""}, "option", "shorter term or a lower instalment")
 
@@ -130,7 +130,7 @@ def test_three_decimals_in_french_are_refused_not_rounded(app, staff_a):
     with acting_for(staff_a.institution_id):
         on = (_lines(loan.id)[11].due_date + timedelta(days=20)).isoformat()
     client = _signed_in(app, staff_a.officer, "fr")
-    _refused(client, loan.id, {"paid_on": on, "amount": "1.000,005", "option": "shorter_term"}, "amount",
+    _refused(client, loan.id, {"paid_on": on, "amount": "1.000,005", "option": "shorter_term"}, "prepayment-amount",
              "deux décimales")
 
 

@@ -168,17 +168,19 @@ def _handle_unexpected(error: Exception):
 
 
 def _template_context():
-    from core.builtin.navigation import menu_for
+    from core.builtin.navigation import menu_for, menu_groups
     from core.plugins import state
 
     institution = None
     if current_user.is_authenticated and current_user.institution is not None:
         institution = state().institution(current_user.institution.slug)
+    menu = menu_for(current_user, institution) if current_user.is_authenticated else []
     return {
         "languages": LANGUAGES,
         "current_language": select_locale(),
         "institution_profile": institution,
-        "menu": menu_for(current_user, institution) if current_user.is_authenticated else [],
+        "menu": menu,
+        "menu_groups": menu_groups(menu),
     }
 
 

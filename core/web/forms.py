@@ -34,6 +34,17 @@ class SetPasswordForm(FlaskForm):
                             validators=[EqualTo("password", _l("The two passwords differ."))])
 
 
+class Needed:
+    """Marks a field as required where the service, not the form, refuses it empty: the field macro
+    then shows the required mark and sets ``required``/``aria-required`` (forms using it are
+    ``novalidate``, so the service's message still shows next to the field)."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        return None
+
+
 def attach_errors(form: FlaskForm, errors: dict) -> None:
     """Put a service's ``ValidationFailed`` errors next to their fields ("" or an unknown name:
     at the top of the form), without repeating a message the field already shows."""

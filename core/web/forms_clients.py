@@ -13,6 +13,7 @@ from core.models.coaching import CHANNELS, PHASES
 from core.models.people import (CLIENT_STATUSES, CONSENT_KINDS, CONSENT_METHODS, EDUCATION_LEVELS,
                                 EMPLOYMENT_STATUSES, GENDERS, LEGAL_FORMS, SECTORS, STAGES)
 
+from core.web.forms import Needed
 from core.web.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS  # noqa: F401 (re-exported)
 
 GENDER_LABELS = {"female": _l("Woman"), "male": _l("Man"), "other": _l("Other")}
@@ -58,18 +59,18 @@ def _int_or_none(value):
 class ClientForm(FlaskForm):
     version = HiddenField()
     confirm_duplicate = HiddenField()
-    first_name = StringField(_l("First name"))
-    last_name = StringField(_l("Last name"))
-    birth_date = DateField(_l("Birth date"), validators=[Optional()])
-    gender = SelectField(_l("Gender"), choices=choices(GENDERS, GENDER_LABELS, "—"))
+    first_name = StringField(_l("First name"), validators=[Needed()])
+    last_name = StringField(_l("Last name"), validators=[Needed()])
+    birth_date = DateField(_l("Birth date"), validators=[Needed(), Optional()])
+    gender = SelectField(_l("Gender"), choices=choices(GENDERS, GENDER_LABELS, "—"), validators=[Needed()])
     national_number = StringField(_l("National register number"))
     email = StringField(_l("E-mail"))
     phone = StringField(_l("Phone"))
     street = StringField(_l("Street and number"))
-    postal_code = StringField(_l("Postal code"))
+    postal_code = StringField(_l("Postal code"), validators=[Needed()])
     city = StringField(_l("Municipality"))
     preferred_language = SelectField(_l("Preferred language"),
-                                     choices=choices(("nl", "fr", "en"), LANGUAGE_LABELS))
+                                     choices=choices(("nl", "fr", "en"), LANGUAGE_LABELS), validators=[Needed()])
     country_of_birth = SelectField(_l("Country of birth"), choices=[], validate_choice=False)
     education_level = SelectField(_l("Education"), choices=choices(EDUCATION_LEVELS, EDUCATION_LABELS, "—"))
     employment_status = SelectField(_l("Situation at intake"),
@@ -79,9 +80,9 @@ class ClientForm(FlaskForm):
     enterprise_name = StringField(_l("Enterprise name"))
     enterprise_number = StringField(_l("Enterprise number"))
     legal_form = SelectField(_l("Legal form"), choices=choices(LEGAL_FORMS, LEGAL_FORM_LABELS, "—"))
-    sector = SelectField(_l("Sector"), choices=choices(SECTORS, SECTOR_LABELS, "—"))
+    sector = SelectField(_l("Sector"), choices=choices(SECTORS, SECTOR_LABELS, "—"), validators=[Needed()])
     enterprise_start_date = DateField(_l("Start date of the activity"), validators=[Optional()])
-    stage = SelectField(_l("Stage"), choices=choices(STAGES, STAGE_LABELS, "—"))
+    stage = SelectField(_l("Stage"), choices=choices(STAGES, STAGE_LABELS, "—"), validators=[Needed()])
     iban = StringField(_l("IBAN"))
     coach_id = SelectField(_l("Coach"), choices=[], validate_choice=False)
     status = SelectField(_l("Status"), choices=choices(CLIENT_STATUSES, STATUS_LABELS),

@@ -9,7 +9,8 @@ def test_coach_creates_client_adds_session_and_sees_it_on_the_timeline_in_dutch(
     sign_in(page, live_server, staff.coach, language="nl")
     page.get_by_role("link", name="Klanten").first.click()
     page.locator("a", has_text="Nieuwe klant").click()
-    assert page.locator("label[for=first_name]").inner_text().strip() == "Voornaam"
+    # The label, then the required mark and its text for screen readers, in Dutch.
+    assert page.locator("label[for=first_name]").inner_text().strip() == "Voornaam*\n(verplicht)"
     page.locator("#first_name").fill("Jan")
     page.locator("#last_name").fill("Peeters")
     page.locator("#birth_date").fill("1985-07-30")

@@ -55,8 +55,9 @@ def test_a_loan_from_application_to_last_repayment(live_server, page, browser):
         loan = loans.loans_of(client.id)[0]
         owed = sum((l.principal + l.interest + l.fees for l in loan.schedule_lines), Decimal("0"))
     page.reload()
-    page.get_by_label("Value date").fill(date.today().isoformat())
-    page.get_by_label("Amount (EUR)").fill(str(owed))
+    payment = page.locator("#payment-form")  # the prepayment and recovery forms have these labels too
+    payment.get_by_label("Value date").fill(date.today().isoformat())
+    payment.get_by_label("Amount (EUR)").fill(str(owed))
     page.get_by_role("button", name="Record the payment").click()
     assert page.locator("#loan-status").inner_text() == "Repaid"
     page.goto(f"{live_server.url}/clients/{client.id}")
