@@ -17,4 +17,4 @@ def test_admin_edits_the_institution_settings_in_dutch(live_server, page):
     page.get_by_label("OPEN UP: grootste lening (EUR)").fill("30000")
     page.get_by_role("button", name="De instellingen opslaan").click()
     assert "Instellingen opgeslagen." in page.locator("body").inner_text()
-    assert "1 – 30000" in page.locator("#product-open_up").inner_text()
+    assert "1,00 – 30.000,00" in page.locator("#product-open_up").inner_text()
