@@ -552,3 +552,35 @@ def test_exports_older_than_a_day_are_removed_when_the_user_starts_another(app, 
         fresh = service.start_export(service.ClientFilters(), "csv", user=staff_a.officer)
         assert [e.id for e in db.session.scalars(select(ClientExport))] == [fresh.id]
         assert db.session.scalar(select(func.count()).select_from(ClientExportChunk)) == 0
+
+
+# --- the country list ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang,first,then", [
+    ("nl", ["België", "Nederland", "Frankrijk", "Duitsland", "Luxemburg"], "Afghanistan"),
+    ("fr", ["Belgique", "Pays-Bas", "France", "Allemagne", "Luxembourg"], "Afghanistan"),
+    ("en", ["Belgium", "Netherlands", "France", "Germany", "Luxembourg"], "Afghanistan"),
+])
+def test_the_country_list_starts_with_belgium_and_its_neighbours_and_has_no_pseudo_locale(
+        as_user, staff_a, lang, first, then):
+    client = as_user(staff_a.officer)
+    post(client, "/language", {"lang": lang})
+    page = client.get("/clients/new").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="country_of_birth".*?</select>', page, re.S).group(0)
+    options = re.findall(r'<option[^>]*value="([A-Z]*)"[^>]*>([^<]*)</option>', select_html)
+    names = [name for code, name in options if code]
+    assert names[:6] == [*first, then]
+    codes = [code for code, _ in options if code]
+    assert not {"XA", "XB", "EU", "UN", "ZZ", "QO", "EZ"} & set(codes)
+    assert "Pseudo" not in select_html
+    rest = names[5:]
+    assert rest == sorted(rest, key=service.search_key)  # the others alphabetically, accents ignored
+    assert len(codes) == len(set(codes)) and "NL" not in codes[5:]
+
+
+def test_a_pseudo_locale_is_refused_as_country_of_birth(as_user, staff_a):
+    client = as_user(staff_a.officer)
+    response = post(client, "/clients/new", {**form_of(client_data()), "country_of_birth": "XA"},
+                    token_from="/clients/new")
+    assert response.status_code == 422
+    assert count_clients(staff_a) == 0

@@ -14,11 +14,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Collection, Mapping, TextIO
 
-from babel import Locale
 from flask_babel import lazy_gettext as _l
 from stdnum.be import vat
 
-from core.geo import region_for_postal_code
+from core.geo import country_codes, region_for_postal_code
 
 PERSON_COLUMNS = ("first_name", "last_name", "birth_date", "gender", "country_of_birth", "education",
                   "employment_status", "disability", "postal_code", "language")
@@ -31,9 +30,8 @@ LANGUAGES = ("nl", "fr", "en", "de")
 SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", "other")
 STATUSES = ("active", "repaid", "written_off")
 MAX_TERM_MONTHS = 240
-#: ISO 3166-1 alpha-2 codes CLDR knows (without its grouping codes such as EU, UN, ZZ).
-COUNTRIES = frozenset(code for code in Locale("en").territories
-                      if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ"})
+#: ISO 3166-1 alpha-2 codes CLDR knows (without its groupings and pseudo-locales: ``core.geo``).
+COUNTRIES = country_codes()
 
 
 @dataclass(frozen=True)
