@@ -79,7 +79,7 @@ def test_statement_upload_matches_and_books(app, client, staff_a, as_user):
     body = response.get_data(as_text=True)
     assert "Matched (1)" in body and "Unknown" in body
     booked = post(client, "/loans/statement", {"text": csv, "book": "yes"}, token_from="/loans/statement")
-    assert "1 payments booked" in booked.get_data(as_text=True)
+    assert "1 payment booked" in booked.get_data(as_text=True)
     with acting_for(staff_a.institution_id):
         assert [e.source for e in loans.get_loan(loan.id).ledger] == ["statement"]
 

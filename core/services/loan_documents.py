@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from pathlib import Path
 
@@ -40,8 +41,9 @@ def offer_pdf(offer, product_name: str, language: str) -> bytes:
     if offer.honour:
         rows += [(_("Interest-free honour loan"), _money(loan.honour_loan)),
                  (_("Interest and fees"), _("none, interest-free")),
-                 (_("Repayment"), _("%(n)s monthly instalments from %(date)s", n=loan.term_months,
-                                    date=format_date(offer.honour_first_due_on, "short"))),
+                 (_("Repayment"), ngettext("%(num)d monthly instalment from %(date)s",
+                                           "%(num)d monthly instalments from %(date)s", loan.term_months,
+                                           date=format_date(offer.honour_first_due_on, "short"))),
                  (_("Total to repay"), _money(offer.honour_total_repaid))]
     pdf.ln(2)
     for label, value in rows:
