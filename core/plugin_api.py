@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Callable, ClassVar, Mapping
 
 import pluggy
+from stdnum.be import vat as be_vat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext, ngettext
@@ -591,6 +592,12 @@ class Institution:
     descriptions: ClassVar[Mapping[str, str]] = {}
     #: Website, shown on the institution's profile.
     website: ClassVar[str] = ""
+    #: The lender as its contracts name it (optional; the display name when empty): the registered
+    #: name with its legal form, the registered office on one line, and the KBO/BCE enterprise
+    #: number (10 digits, checked at startup). The loan offer prints them.
+    legal_name: ClassVar[str] = ""
+    address: ClassVar[str] = ""
+    enterprise_number: ClassVar[str] = ""
 
     def name(self, language: str) -> str:
         """The display name in ``language``, falling back to English, then to the slug."""
@@ -616,6 +623,8 @@ class Institution:
             found.append("regions must be a non-empty set of Region values")
         if not self.languages or any(lang not in (*LANGUAGES, "de") for lang in self.languages):
             found.append("languages must be a non-empty tuple of nl, fr, en, de")
+        if self.enterprise_number and not be_vat.is_valid(self.enterprise_number):
+            found.append(f"enterprise_number {self.enterprise_number!r} is not a valid KBO/BCE number")
         return found + self._declaration_problems()
 
     def _declaration_problems(self) -> list[str]:

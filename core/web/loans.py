@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from core.models import INSTITUTION_ROLES
 from core.services import loans as service
-from core.services import positions, prepayment, repayments
+from core.services import loan_documents, positions, prepayment, repayments
 from core.services.clients import get_client
 from core.services.errors import NotFound, ValidationFailed
 from core.services.payment_reference import reference_for_loan
@@ -392,7 +392,8 @@ def _offer(loan_id: int):
 @roles_required(*STAFF)
 def offer(loan_id: int):
     loan, offer = _offer(loan_id)
-    return render("loans/offer.html", loan=loan, offer=offer, product_name=_product_name, printable=False)
+    return render("loans/offer.html", loan=loan, offer=offer, product_name=_product_name, printable=False,
+                  lender=loan_documents.lender_of(loan, str(get_locale() or "en")))
 
 
 def _client_language(loan) -> str:
@@ -407,18 +408,18 @@ def offer_print(loan_id: int):
     loan, offer = _offer(loan_id)
     with force_locale(_client_language(loan)):
         return render("loans/offer_print.html", loan=loan, offer=offer, product_name=_product_name,
-                      language=_client_language(loan))
+                      language=_client_language(loan),
+                      lender=loan_documents.lender_of(loan, _client_language(loan)))
 
 
 @bp.route("/<int:loan_id>/offer/pdf")
 @roles_required(*STAFF)
 def offer_pdf(loan_id: int):
-    from core.services.loan_documents import offer_pdf as build
-
     loan, offer = _offer(loan_id)
     language = _client_language(loan)
     with force_locale(language):
-        body = build(offer, _product_name(loan.product_code), language)
+        body = loan_documents.offer_pdf(offer, _product_name(loan.product_code), language,
+                                        loan_documents.lender_of(loan, language))
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="offer-{loan.id}.pdf"'})
 
