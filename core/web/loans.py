@@ -452,9 +452,11 @@ def import_portfolio():
 
     from core.services import portfolio_writer
 
+    from core.services.portfolio_import import COLUMN_GUIDE
+
     form = f.ImportForm()
     if request.method == "GET":
-        return render("loans/import.html", form=form)
+        return render("loans/import.html", form=form, columns=COLUMN_GUIDE)
     upload = form.portfolio.data if form.validate_on_submit() else None
     try:
         content = upload.read().decode("utf-8-sig") if upload and upload.filename else None
@@ -462,10 +464,20 @@ def import_portfolio():
         content = None
     if not content:
         attach_errors(form, {"portfolio": _("Choose a CSV file (UTF-8).")})
-        return render("loans/import.html", form=form, status=422)
+        return render("loans/import.html", form=form, columns=COLUMN_GUIDE, status=422)
     run = portfolio_writer.start_run(upload.filename, content, user=current_user)
     portfolio_writer.launch(current_app._get_current_object(), run.id, run.institution_id)
     return redirect(url_for("loans.import_run", run_id=run.id), 303)
+
+
+@bp.route("/import/example.csv")
+@roles_required("admin")
+def import_example():
+    """A small valid file for this institution's products, to start from."""
+    from core.services import portfolio_writer
+
+    return Response(portfolio_writer.example_csv(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="portfolio-example.csv"'})
 
 
 @bp.route("/import/<int:run_id>")
