@@ -57,3 +57,21 @@ def is_german_speaking(postal_code: str | int) -> bool:
     """True inside the German-speaking Community (4700–4791)."""
     code = _parse(postal_code)
     return code is not None and 4700 <= code <= 4791
+
+
+# --- countries (of birth) ----------------------------------------------------------------------
+
+#: CLDR territory codes of two letters that are not countries: groupings (EU, UN...), the unknown
+#: region, Babel's pseudo-locales for testing translations (XA "Pseudo-Accents", XB "Pseudo-Bidi")
+#: and ISO's exceptionally reserved codes (AC, CP, DG, EA, IC, TA: parts of other countries).
+NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB", "AC", "CP", "DG", "EA", "IC", "TA"})
+#: Belgium, then its neighbours: the countries of birth chosen most, on top of every list.
+FIRST_COUNTRIES = ("BE", "NL", "FR", "DE", "LU")
+
+
+def country_codes() -> frozenset[str]:
+    """The two-letter codes of the countries a person can be born in (CLDR's, without the above)."""
+    from babel import Locale
+
+    return frozenset(code for code in Locale("en").territories
+                     if len(code) == 2 and code.isalpha() and code.upper() == code and code not in NOT_COUNTRIES)

@@ -15,9 +15,10 @@ from enum import StrEnum
 from typing import Any, Callable, ClassVar, Mapping
 
 import pluggy
+from stdnum.be import vat as be_vat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from flask_babel import lazy_ngettext, ngettext
 
 from core.geo import Region, is_german_speaking, province_for_postal_code, region_for_postal_code
 from core.access import public, roles_required
@@ -357,33 +358,38 @@ class LoanProduct:
                                                  amount=self.max_amount), "amount")]
         threshold = self.large_amount_threshold
         if threshold is not None and amount > threshold and age < self.large_amount_min_age_months:
-            return [Reason("amount_needs_older_enterprise", _l(
-                "Above %(amount)s EUR, the enterprise must be at least %(months)s months old.",
-                amount=threshold, months=self.large_amount_min_age_months), "amount")]
+            return [Reason("amount_needs_older_enterprise", lazy_ngettext(
+                "Above %(amount)s EUR, the enterprise must be at least %(num)s month old.",
+                "Above %(amount)s EUR, the enterprise must be at least %(num)s months old.",
+                self.large_amount_min_age_months, amount=threshold), "amount")]
         return []
 
     def _term_reasons(self, term_months: int, grace_months: int) -> list[Reason]:
         reasons = []
         if not self.min_term_months <= term_months <= self.max_term_months:
-            reasons.append(Reason("term_out_of_range", _l(
-                "The term must be between %(low)s and %(high)s months.",
-                low=self.min_term_months, high=self.max_term_months), "term_months"))
+            reasons.append(Reason("term_out_of_range", lazy_ngettext(
+                "The term must be between %(low)s and %(num)s month.",
+                "The term must be between %(low)s and %(num)s months.",
+                self.max_term_months, low=self.min_term_months), "term_months"))
         if grace_months > self.grace_period_max_months:
-            reasons.append(Reason("grace_period_too_long", _l(
-                "The grace period may not exceed %(months)s months.",
-                months=self.grace_period_max_months), "grace_months"))
+            reasons.append(Reason("grace_period_too_long", lazy_ngettext(
+                "The grace period may not exceed %(num)s month.",
+                "The grace period may not exceed %(num)s months.",
+                self.grace_period_max_months), "grace_months"))
         return reasons
 
     def _enterprise_reasons(self, age: int, purpose: str | None) -> list[Reason]:
         reasons = []
         if self.min_enterprise_age_months is not None and age < self.min_enterprise_age_months:
-            reasons.append(Reason("enterprise_too_young", _l(
-                "This product is for enterprises at least %(months)s months old.",
-                months=self.min_enterprise_age_months), "enterprise_age_months"))
+            reasons.append(Reason("enterprise_too_young", lazy_ngettext(
+                "This product is for enterprises at least %(num)s month old.",
+                "This product is for enterprises at least %(num)s months old.",
+                self.min_enterprise_age_months), "enterprise_age_months"))
         if self.max_enterprise_age_months is not None and age >= self.max_enterprise_age_months:
-            reasons.append(Reason("enterprise_too_old", _l(
-                "This product is for enterprises younger than %(months)s months.",
-                months=self.max_enterprise_age_months), "enterprise_age_months"))
+            reasons.append(Reason("enterprise_too_old", lazy_ngettext(
+                "This product is for enterprises younger than %(num)s month.",
+                "This product is for enterprises younger than %(num)s months.",
+                self.max_enterprise_age_months), "enterprise_age_months"))
         if purpose is not None and purpose not in self.purposes:
             reasons.append(Reason("purpose_not_financed", _l(
                 "This product does not finance this purpose."), "purpose"))
@@ -401,9 +407,10 @@ class LoanProduct:
             reasons.append(Reason("honour_loan_too_high", _l(
                 "The honour loan may not exceed %(amount)s EUR.", amount=cap), "honour_loan"))
         if deferral > self.honour_loan_max_deferral_months:
-            reasons.append(Reason("honour_loan_deferral_too_long", _l(
-                "The honour loan's repayment holiday may not exceed %(months)s months.",
-                months=self.honour_loan_max_deferral_months), "honour_loan_deferral_months"))
+            reasons.append(Reason("honour_loan_deferral_too_long", lazy_ngettext(
+                "The honour loan's repayment holiday may not exceed %(num)s month.",
+                "The honour loan's repayment holiday may not exceed %(num)s months.",
+                self.honour_loan_max_deferral_months), "honour_loan_deferral_months"))
         return reasons
 
 
@@ -586,6 +593,12 @@ class Institution:
     descriptions: ClassVar[Mapping[str, str]] = {}
     #: Website, shown on the institution's profile.
     website: ClassVar[str] = ""
+    #: The lender as its contracts name it (optional; the display name when empty): the registered
+    #: name with its legal form, the registered office on one line, and the KBO/BCE enterprise
+    #: number (10 digits, checked at startup). The loan offer prints them.
+    legal_name: ClassVar[str] = ""
+    address: ClassVar[str] = ""
+    enterprise_number: ClassVar[str] = ""
 
     def name(self, language: str) -> str:
         """The display name in ``language``, falling back to English, then to the slug."""
@@ -611,6 +624,8 @@ class Institution:
             found.append("regions must be a non-empty set of Region values")
         if not self.languages or any(lang not in (*LANGUAGES, "de") for lang in self.languages):
             found.append("languages must be a non-empty tuple of nl, fr, en, de")
+        if self.enterprise_number and not be_vat.is_valid(self.enterprise_number):
+            found.append(f"enterprise_number {self.enterprise_number!r} is not a valid KBO/BCE number")
         return found + self._declaration_problems()
 
     def _declaration_problems(self) -> list[str]:

@@ -53,7 +53,7 @@ def save(catalog, path: Path) -> None:
 
 def extract(output: Path = POT, paths: tuple[str, ...] = (".",)) -> None:
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-                    "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output",
+                    "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_ngettext:1,2", "-k", "counted:1,2", "--no-location", "--sort-output",
                     "-o", str(output), *paths], cwd=ROOT, check=True, capture_output=True)
 
 

@@ -84,6 +84,10 @@ def test_missing_idempotency_key(client, bank):
     ({"refusal.reasons": []}, "refusal.reasons"),
     ({"applicant.is_admin": True}, "applicant.is_admin"),
     ({"status": "financed"}, "status"),
+    ({"applicant.email": "jean@@example"}, "applicant.email"),
+    ({"applicant.email": "jean@example..be"}, "applicant.email"),
+    ({"applicant.phone": "abc"}, "applicant.phone"),
+    ({"applicant.phone": "0470 12"}, "applicant.phone"),
 ])
 def test_invalid_bodies_name_the_field_and_store_nothing(client, bank, changes, field):
     _, token = bank
@@ -92,6 +96,14 @@ def test_invalid_bodies_name_the_field_and_store_nothing(client, bank, changes, 
     assert response.mimetype == "application/problem+json"
     assert field in [e["field"] for e in response.get_json()["errors"]]
     assert _count() == 0
+
+
+def test_the_applicants_phone_is_stored_as_e164(client, bank):
+    _, token = bank
+    response = send(client, token, body(**{"applicant.phone": "0470/12.34.56", "applicant.email": "Sofie@EXAMPLE.be"}))
+    assert response.status_code == 201, response.get_json()
+    referral = db.session.scalar(select(Referral))
+    assert referral.applicant_phone == "+32470123456" and referral.applicant_email == "Sofie@example.be"
 
 
 def test_array_where_an_object_belongs(client, bank):

@@ -98,6 +98,10 @@ BAD_INPUT = [
     ("birth_date", (date.today() + timedelta(days=2)).isoformat(), "The birth date cannot be in the future."),
     ("birth_date", (date.today() - timedelta(days=15 * 365)).isoformat(), "at least 16 years old"),
     ("birth_date", "30/02/1990", "Not a valid date value."),
+    ("email", "jean@@example", "This is not a valid e-mail address"),
+    ("email", "jean@example", "This is not a valid e-mail address"),
+    ("phone", "abc", "This is not a valid phone number"),
+    ("phone", "0470 12", "This is not a valid phone number"),
 ]
 
 
@@ -127,6 +131,59 @@ def test_field_errors_are_in_the_users_language(as_user, staff_a):
     body = post(client, "/clients/new", {**form_of(client_data()), "iban": "BE00"},
                 token_from="/clients/new").get_data(as_text=True)
     assert "IBAN valide" in field_error(body, "iban")
+
+
+@pytest.mark.parametrize("lang,email_message,phone_message", [
+    ("en", "This is not a valid e-mail address", "This is not a valid phone number"),
+    ("nl", "Dit is geen geldig e-mailadres", "Dit is geen geldig telefoonnummer"),
+    ("fr", "adresse e-mail valide", "numéro de téléphone valide"),
+])
+def test_a_bad_email_and_phone_are_refused_in_the_users_language(as_user, staff_a, lang, email_message,
+                                                                 phone_message):
+    client = as_user(staff_a.officer)
+    post(client, "/language", {"lang": lang})
+    response = post(client, "/clients/new", {**form_of(client_data()), "email": "jean@@example", "phone": "abc"},
+                    token_from="/clients/new")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert email_message in field_error(body, "email")
+    assert phone_message in field_error(body, "phone")
+    assert 'value="jean@@example"' in body and 'value="abc"' in body
+    assert count_clients(staff_a) == 0
+
+
+def test_an_empty_first_name_asks_for_the_first_name(as_user, staff_a):
+    client = as_user(staff_a.officer)
+    response = post(client, "/clients/new", {**form_of(client_data()), "first_name": ""},
+                    token_from="/clients/new")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert field_error(body, "first_name") == "Enter the first name."
+    assert field_error(body, "last_name") == ""
+    assert 'value="El Idrissi"' in body
+    post(client, "/language", {"lang": "nl"})
+    body = post(client, "/clients/new", {**form_of(client_data()), "first_name": "", "last_name": ""},
+                token_from="/clients/new").get_data(as_text=True)
+    assert field_error(body, "first_name") == "Vul de voornaam in."
+    assert field_error(body, "last_name") == "Vul de achternaam in."
+    assert count_clients(staff_a) == 0
+
+
+def test_phones_are_stored_as_e164_and_shown_nationally(as_user, staff_a):
+    client = as_user(staff_a.officer)
+    response = post(client, "/clients/new",
+                    form_of(client_data(phone="0470/12.34.56", email="Amina@EXAMPLE.be")),
+                    token_from="/clients/new")
+    assert response.status_code == 303
+    with acting_for(staff_a.institution_id):
+        stored = db.session.scalar(select(Client))
+    assert stored.phone == "+32470123456" and stored.email == "Amina@example.be"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "0470 12 34 56" in page
+    assert 'value="0470 12 34 56"' in client.get(f"/clients/{stored.id}/edit").get_data(as_text=True)
+    foreign = make_client(staff_a, phone="+33 6 12 34 56 78", first_name="Marie")
+    assert foreign.phone == "+33612345678"
+    assert "+33 6 12 34 56 78" in client.get(f"/clients/{foreign.id}").get_data(as_text=True)
 
 
 def test_a_coach_of_another_institution_is_refused(as_user, staff_a, staff_b):
@@ -184,7 +241,7 @@ def test_two_people_editing_the_same_client_second_gets_a_conflict_and_keeps_inp
     assert 'value="0499 99 99 99"' in body and 'name="version" type="hidden" value="2"' in body
     db.session.expire_all()
     with acting_for(staff_a.institution_id):
-        assert db.session.get(Client, created.id).phone == "0499 00 00 01"
+        assert db.session.get(Client, created.id).phone == "+32499000001"  # the first edit, stored as E.164
 
 
 def test_stale_write_between_check_and_commit_is_a_conflict(app, staff_a):
@@ -495,3 +552,35 @@ def test_exports_older_than_a_day_are_removed_when_the_user_starts_another(app, 
         fresh = service.start_export(service.ClientFilters(), "csv", user=staff_a.officer)
         assert [e.id for e in db.session.scalars(select(ClientExport))] == [fresh.id]
         assert db.session.scalar(select(func.count()).select_from(ClientExportChunk)) == 0
+
+
+# --- the country list ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang,first,then", [
+    ("nl", ["België", "Nederland", "Frankrijk", "Duitsland", "Luxemburg"], "Afghanistan"),
+    ("fr", ["Belgique", "Pays-Bas", "France", "Allemagne", "Luxembourg"], "Afghanistan"),
+    ("en", ["Belgium", "Netherlands", "France", "Germany", "Luxembourg"], "Afghanistan"),
+])
+def test_the_country_list_starts_with_belgium_and_its_neighbours_and_has_no_pseudo_locale(
+        as_user, staff_a, lang, first, then):
+    client = as_user(staff_a.officer)
+    post(client, "/language", {"lang": lang})
+    page = client.get("/clients/new").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="country_of_birth".*?</select>', page, re.S).group(0)
+    options = re.findall(r'<option[^>]*value="([A-Z]*)"[^>]*>([^<]*)</option>', select_html)
+    names = [name for code, name in options if code]
+    assert names[:6] == [*first, then]
+    codes = [code for code, _ in options if code]
+    assert not {"XA", "XB", "EU", "UN", "ZZ", "QO", "EZ"} & set(codes)
+    assert "Pseudo" not in select_html
+    rest = names[5:]
+    assert rest == sorted(rest, key=service.search_key)  # the others alphabetically, accents ignored
+    assert len(codes) == len(set(codes)) and "NL" not in codes[5:]
+
+
+def test_a_pseudo_locale_is_refused_as_country_of_birth(as_user, staff_a):
+    client = as_user(staff_a.officer)
+    response = post(client, "/clients/new", {**form_of(client_data()), "country_of_birth": "XA"},
+                    token_from="/clients/new")
+    assert response.status_code == 422
+    assert count_clients(staff_a) == 0

@@ -3,6 +3,8 @@ hours, trainings with capacity and attendance, through real HTTP."""
 from __future__ import annotations
 
 import re
+
+import pytest
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -264,3 +266,58 @@ def test_coaching_stays_open_while_a_loan_is_outstanding(app, staff_a):
             coaching.close_track(client.id, final_note="Done")
         assert "loan outstanding" in str(refused.value.errors[""])
         assert coaching.track_of(client.id).status == "open"
+
+
+@pytest.mark.parametrize("lang,full_text,taken_text", [
+    ("en", "The training is full (1 place).", "1 of 1 place taken"),
+    ("nl", "De opleiding is volzet (1 plaats).", "1 van 1 plaats bezet"),
+    ("fr", "La formation est complète (1 place).", "1 place prise sur 1"),
+])
+def test_a_training_of_one_place_says_place_in_the_singular(app, staff_a, lang, full_text, taken_text):
+    training = make_training(staff_a, capacity=1)
+    first, second = (make_client(staff_a, first_name=f"Solo{i}") for i in range(2))
+    web = app.test_client()
+    login(web, staff_a.coach)
+    post(web, "/language", {"lang": lang})
+    assert post(web, f"/coaching/clients/{first.id}/enrol", {"training_id": str(training.id)},
+                token_from=f"/clients/{first.id}").status_code == 303
+    full = post(web, f"/coaching/clients/{second.id}/enrol", {"training_id": str(training.id)},
+                token_from=f"/clients/{second.id}")
+    body = full.get_data(as_text=True)
+    assert full.status_code == 422 and full_text in body and "plaatsen" not in body
+    assert count(staff_a, Enrolment) == 1
+    page = web.get(f"/coaching/trainings/{training.id}").get_data(as_text=True)
+    assert taken_text in page
+
+
+def test_counted_messages_use_the_plural_forms_of_each_language(app):
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context():
+        for lang, one, many in (("nl", "1 maandelijkse aflossing vanaf x", "12 maandelijkse aflossingen vanaf x"),
+                                ("fr", "1 mensualité à partir du x", "12 mensualités à partir du x"),
+                                ("en", "1 monthly instalment from x", "12 monthly instalments from x")):
+            with force_locale(lang):
+                texts = [ngettext("%(num)d monthly instalment from %(date)s",
+                                  "%(num)d monthly instalments from %(date)s", n, date="x") for n in (1, 12)]
+            assert texts == [one, many]
+
+
+def test_no_template_puts_a_count_before_a_fixed_plural_noun():
+    """A count followed by a plural noun in one gettext string reads "(1 places)": such strings go
+    through ngettext. The few left are counts that are never one (follow-ups at 12, 24, 36 months;
+    the reports' longest period), a decimal (1.5 months of interest) or two counts at once."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "core"
+    pattern = re.compile(r'_l?\(\s*"[^"]*%\([a-z_]+\)[sd] (places|months|days|minutes|clients|loans|payments|'
+                         r'lines|clause\(s\)|monthly instalments)\b')
+    never_one = ("It is %(months)s months", "received your answers about your business, %(months)s months",
+                 "Follow-ups at %(months)s months", "Hello %(name)s, %(months)s months",
+                 "Follow-up at %(months)s months", "%(months)s months", "at most %(months)d months",
+                 "after %(idle)d minutes", "%(loans)s loans of %(clients)s clients")
+    found = [f"{path.relative_to(root)}: {match.group(0)}"
+             for path in [*root.rglob("*.html"), *root.rglob("*.txt"), *root.rglob("*.py")]
+             for match in pattern.finditer(path.read_text(encoding="utf-8"))
+             if not match.group(0).endswith(never_one)]
+    assert found == []

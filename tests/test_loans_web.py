@@ -1,7 +1,10 @@
 """Lending pages over real HTTP: forms with errors next to fields, maker-checker, offer, payments."""
 from __future__ import annotations
 
+import re
 from datetime import date
+
+import pytest
 
 from core.services import loans
 from core.services.submissions import new_token
@@ -79,7 +82,7 @@ def test_statement_upload_matches_and_books(app, client, staff_a, as_user):
     body = response.get_data(as_text=True)
     assert "Matched (1)" in body and "Unknown" in body
     booked = post(client, "/loans/statement", {"text": csv, "book": "yes"}, token_from="/loans/statement")
-    assert "1 payments booked" in booked.get_data(as_text=True)
+    assert "1 payment booked" in booked.get_data(as_text=True)
     with acting_for(staff_a.institution_id):
         assert [e.source for e in loans.get_loan(loan.id).ledger] == ["statement"]
 
@@ -112,3 +115,72 @@ def test_the_late_list_comes_in_pages_longest_late_first(app, client, staff_a, a
     second = client.get("/loans/late?on=2025-06-01&page=2").get_data(as_text=True)
     assert "Loans 3–3 of 3 late loans" in second and f"#{ids[0]}<" in second and 'rel="prev"' in second
     assert client.get("/loans/late?on=2025-06-01&page=-4").status_code == 200
+
+
+def _pdf_texts(monkeypatch) -> list[str]:
+    """The texts the offer's PDF draws (its glyphs are a subset font, unreadable in the bytes)."""
+    from fpdf import FPDF
+
+    drawn: list[str] = []
+    for name in ("cell", "multi_cell"):
+        original = getattr(FPDF, name)
+
+        def spy(self, w=None, h=None, text="", *args, _original=original, **kwargs):
+            drawn.append(str(text))
+            return _original(self, w, h, text, *args, **kwargs)
+        monkeypatch.setattr(FPDF, name, spy)
+    return drawn
+
+
+def test_the_offer_names_the_lender_on_the_page_the_print_and_the_pdf(app, staff_a, monkeypatch):
+    loan = make_loan(staff_a, status="approved", principal="10000", term_months="24")
+    web = app.test_client()
+    login(web, staff_a.officer)
+    lender = ("microStart SC/CV", "Rue de Fiennes 77, 1070 Anderlecht", "0836.412.786")
+    page = web.get(f"/loans/{loan.id}/offer").get_data(as_text=True)
+    assert all(part in page for part in lender) and 'id="offer-lender"' in page
+    assert "enterprise number 0836.412.786" in page
+    printed = web.get(f"/loans/{loan.id}/offer/print").get_data(as_text=True)  # the client reads French
+    assert all(part in printed for part in lender) and re.search(r"numéro d(&#39;|')entreprise 0836\.412\.786", printed)
+    assert "Prêteur" in printed and "Emprunteur" in printed
+    drawn = _pdf_texts(monkeypatch)
+    pdf = web.get(f"/loans/{loan.id}/offer/pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert ("Prêteur : microStart SC/CV, Rue de Fiennes 77, 1070 Anderlecht, numéro d'entreprise 0836.412.786"
+            in drawn), drawn[:5]
+
+
+@pytest.mark.parametrize("lang,heading", [("en", "Due date"), ("nl", "Vervaldatum"), ("fr", "Échéance")])
+def test_the_schedule_column_reads_due_date(app, staff_a, monkeypatch, lang, heading):
+    loan = make_loan(staff_a, status="approved", principal="10000", term_months="24")
+    web = app.test_client()
+    login(web, staff_a.officer)
+    post(web, "/language", {"lang": lang})
+    page = web.get(f"/loans/{loan.id}/offer").get_data(as_text=True)
+    assert f"<th>{heading}</th>" in page
+    assert "Te doen tegen" not in page and "À faire pour le" not in page and "To do by" not in page
+    drawn = _pdf_texts(monkeypatch)
+    web.get(f"/loans/{loan.id}/offer/pdf")
+    assert "Échéance" in drawn  # the PDF is in the client's language (French)
+
+
+def test_every_builtin_plugin_names_its_lender_with_a_valid_enterprise_number(app):
+    from stdnum.be import vat
+
+    from core.plugins import state
+
+    for slug in ("microstart", "credal", "hefboom", "brusoc"):
+        institution = state().institution(slug)
+        assert institution.legal_name and institution.address
+        assert vat.is_valid(institution.enterprise_number), slug
+        assert institution.problems() == []
+
+
+def test_a_profile_with_a_wrong_enterprise_number_is_refused():
+    from core.plugins import state  # noqa: F401  (the app's plugins are not needed)
+    from plugins.credal.institution import Credal
+
+    class Broken(Credal):
+        enterprise_number = "0458.913.335"
+
+    assert any("enterprise_number" in problem for problem in Broken().problems())

@@ -460,3 +460,19 @@ def test_loan_decision_mail_in_dutch_and_french(mail_app, smtp_server, staff_a, 
     assert f"{footer} {name}." in text and words in text
     assert "Borrower" not in text  # the client is not named in a mail
     assert "application" not in text.lower()
+
+
+def test_a_count_of_one_reads_in_the_singular_in_every_language(app):
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    from core.services import notifications
+
+    with app.test_request_context():
+        for lang, one, many in (("en", "is 1 day late", "is 3 days late"), ("nl", "is 1 dag te laat", "is 3 dagen te laat"),
+                                ("fr", "a 1 jour de retard", "a 3 jours de retard")):
+            with force_locale(lang):
+                texts = [notifications.text(SimpleNamespace(kind="instalment_late", params={
+                    "client": "A", "due_on": "2026-01-05", "days": days})) for days in (1, 3)]
+            assert one in texts[0] and many in texts[1], texts

@@ -227,7 +227,7 @@ def test_a_phone_alone_is_enough_as_in_the_api(app, signed_in):
     assert send_form(signed_in, email=None).status_code == 302
     with all_institutions("test"):
         referral = db.session.scalar(select(Referral))
-    assert referral.applicant_email is None and referral.applicant_phone == "+32 470 12 34 56"
+    assert referral.applicant_email is None and referral.applicant_phone == "+32470123456"  # stored as E.164
 
 
 def test_the_same_form_sent_twice_stores_one_referral(app, signed_in):
@@ -257,6 +257,9 @@ def _errors(page: str) -> dict[str, str]:
     ({"amount_requested": "12.000,5x"}, "amount_requested", ""),
     ({"refusal_reasons": None}, "refusal_reasons", "Choose at least one reason."),
     ({"phone": "call me"}, "phone", "valid phone number"),
+    ({"phone": "abc"}, "phone", "Enter a valid phone number"),
+    ({"phone": "0470 12"}, "phone", "Enter a valid phone number"),
+    ({"email": "jean@@example"}, "email", "Enter a valid e-mail address."),
 ])
 def test_bad_input_names_the_field_keeps_what_was_typed_and_writes_nothing(app, signed_in, changes, field, message):
     before = stored()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from sqlalchemy import func, select
 
 from bench.portfolio_csv import rows
@@ -114,3 +116,54 @@ def test_web_upload_runs_in_the_background_and_reports_progress(app, client, sta
             break
         time.sleep(0.1)
     assert "Line 5, column disbursed_on" in page and _counts()[1] == 60
+
+
+def test_the_import_page_lists_every_column_and_the_rules(client, staff_a, as_user):
+    import re
+
+    from core.services.portfolio_import import COLUMN_GUIDE
+
+    as_user(staff_a.admin)
+    page = client.get("/loans/import").get_data(as_text=True)
+    table = re.search(r'<table id="import-columns">.*?</table>', page, re.S).group(0)
+    listed = re.findall(r"<tr><td><code>([a-z_]+)</code></td><td>(required|optional)</td><td>([^<]+)</td>"
+                        r"<td><code>([^<]*)</code></td></tr>", table)
+    assert [name for name, *_ in listed] == list(COLUMNS)
+    assert dict((name, need) for name, need, *_ in listed)["enterprise_number"] == "optional"
+    assert sum(need == "required" for _, need, *_ in listed) == len(COLUMNS) - 1
+    assert ("birth_date", "required", "Date as YYYY-MM-DD, in the past; the client is at least 18 on the "
+            "disbursement date.", "1990-04-12") in listed
+    assert 'id="import-rules"' in page and 'href="/loans/import/example.csv"' in page
+    from tests.conftest import post
+
+    post(client, "/language", {"lang": "nl"})
+    dutch = client.get("/loans/import").get_data(as_text=True)
+    assert "De kolommen" in dutch and "verplicht" in dutch and "facultatief" in dutch
+
+
+def test_the_example_file_is_valid_for_the_institutions_products(app, client, staff_a, staff_b, as_user):
+    import io
+
+    from core.services import portfolio_writer
+    from core.tenancy import acting_for
+
+    for staff in (staff_a, staff_b):
+        with acting_for(staff.institution_id):
+            checked = portfolio_writer.check_portfolio(io.StringIO(portfolio_writer.example_csv()))
+        assert checked.ok, checked.errors
+        assert checked.rows == 2 and len(checked.clients) == 2
+    as_user(staff_a.admin)
+    response = client.get("/loans/import/example.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'attachment; filename="portfolio-example.csv"' == response.headers["Content-Disposition"]
+    header = next(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert tuple(header) == COLUMNS
+    with acting_for(staff_a.institution_id):
+        assert portfolio_writer.check_portfolio(io.StringIO(response.get_data(as_text=True))).ok
+    assert _counts() == [0, 0, 0]  # downloading writes nothing
+
+
+@pytest.mark.parametrize("role", ["officer", "coach"])
+def test_only_admins_get_the_example_file(client, staff_a, as_user, role):
+    as_user(getattr(staff_a, role))
+    assert client.get("/loans/import/example.csv").status_code in (403, 404)

@@ -96,6 +96,17 @@ def test_form_errors_name_each_field_keep_what_was_typed_and_store_nothing(clien
     assert stored() == (0, 0, 0)
 
 
+def test_a_bad_email_and_phone_are_refused_on_their_fields(client):
+    response = send_form(client, email="jean@@example", phone="abc")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    errors = dict(re.findall(r'<small id="([a-z_]+)-error" class="field-error">([^<]+)</small>', text))
+    assert errors["email"] == "Indiquez une adresse e-mail valide."
+    assert errors["phone"].startswith("Indiquez un numéro de téléphone valide")
+    assert 'value="jean@@example"' in text and 'value="abc"' in text
+    assert stored() == (0, 0, 0)
+
+
 def test_rules_the_form_shares_with_the_api(client):
     response = send_form(client, amount_requested="0", refusal_reasons=[], national_number="12345",
                          refused_on=(date.today() + timedelta(days=2)).isoformat(), term_months="400")

@@ -45,7 +45,7 @@ def test_the_same_file_uploaded_twice_books_once_and_says_when_and_by_whom(clien
     text = HEADER + f"2025-02-15,106.69,{reference_for_loan(loan.id)},Amina\n2025-02-16,20.00,,Unknown\n"
     as_user(staff_a.officer)
     first = _upload(client, text).get_data(as_text=True)
-    assert "1 payments booked." in first and "1 lines wait in the queue" in first
+    assert "1 payment booked." in first and "1 line waits in the queue" in first
     assert _written(staff_a.institution_id) == (1, 1, 2)
     again = _upload(client, text, book=False)
     body = again.get_data(as_text=True)
@@ -66,7 +66,7 @@ def test_a_later_statement_repeating_booked_lines_books_only_the_new_ones(client
     later = HEADER + f"2025-02-15,106.69,{ref},Amina\n2025-03-15,106.69,{ref},Amina\n"
     preview = _upload(client, later, "month.csv", book=False).get_data(as_text=True)
     assert "Already booked from an earlier statement (1)" in preview and "Matched (1)" in preview
-    assert "1 payments booked." in _upload(client, later, "month.csv").get_data(as_text=True)
+    assert "1 payment booked." in _upload(client, later, "month.csv").get_data(as_text=True)
     with acting_for(staff_a.institution_id):
         from core.services import loans
 
@@ -81,7 +81,7 @@ def test_two_equal_transfers_in_one_file_are_two_payments(client, staff_a, as_us
     with acting_for(staff_a.institution_id):
         assert sorted(l.occurrence for l in db.session.scalars(select(StatementLine))) == [1, 2]
     # the same two lines in the next statement, with a third equal one: only the third is new
-    assert "1 payments booked." in _upload(client, HEADER + line * 3, "next.csv").get_data(as_text=True)
+    assert "1 payment booked." in _upload(client, HEADER + line * 3, "next.csv").get_data(as_text=True)
     assert _written(staff_a.institution_id)[0] == 3
 
 

@@ -73,6 +73,24 @@ def _national_number(value: str) -> str:
         raise ValueError("is not a valid Belgian national register or BIS number") from exc
 
 
+def _email(value: str) -> str:
+    from core.services.contact_details import clean_email
+
+    try:
+        return clean_email(value)
+    except ValueError as exc:
+        raise ValueError("is not a valid e-mail address") from exc
+
+
+def _phone(value: str) -> str:
+    from core.services.contact_details import clean_phone
+
+    try:
+        return clean_phone(value)
+    except ValueError as exc:
+        raise ValueError("is not a valid phone number (a Belgian one without a country code)") from exc
+
+
 def _enterprise_number(value: str) -> str:
     from core.services.identifiers import clean_enterprise_number
 
@@ -100,10 +118,12 @@ class Applicant(Strict):
     last_name: Name
     birth_date: Annotated[date, AfterValidator(_adult)]
     national_number: Annotated[str, StringConstraints(max_length=20), AfterValidator(_national_number)] | None = None
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None = Field(
-        None, description="Optional; give email, phone or both.")
-    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ./()-]{6,30}$")] | None = Field(
-        None, description="Optional; give email, phone or both.")
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254),
+                     AfterValidator(_email)] | None = Field(
+        None, description="Optional; give email, phone or both. Checked for its syntax, stored normalised.")
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ./()-]{6,30}$"), AfterValidator(_phone)] | None = Field(
+        None, description="Optional; give email, phone or both. Without a country code it is read as a "
+                          "Belgian number; it must be a valid number and is stored as E.164 (+32470123456).")
     postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"), AfterValidator(_belgian_postal_code)]
     language: Literal[LANGUAGES]
     collective_debt_settlement: bool | None = Field(

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core import tenancy
 from core.config import LANGUAGES
 from core.extensions import db
-from core.geo import province_for_postal_code, region_for_postal_code
+from core.geo import FIRST_COUNTRIES, country_codes, province_for_postal_code, region_for_postal_code
 from core.models import ROLE_ADMIN, ROLE_COACH, ROLE_OFFICER, User
 from core.models.people import (
     CLIENT_STATUSES, CONSENT_KINDS, CONSENT_METHODS, EDUCATION_LEVELS, EMPLOYMENT_STATUSES, GENDERS,
@@ -28,7 +28,7 @@ from core.models.people import (
 from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import audit, identifiers, notifications, plugin_fields, timeline
+from core.services import audit, contact_details, identifiers, notifications, plugin_fields, timeline
 from core.services.errors import NotFound, ValidationFailed
 from core.services.spreadsheet_cells import csv_row, xlsx_row
 
@@ -71,12 +71,16 @@ def search_key(text: str | None) -> str:
 
 @functools.lru_cache(maxsize=16)
 def countries(language: str) -> tuple[tuple[str, str], ...]:
-    """(ISO code, name in ``language``) of every country, sorted by name (worked out once per
-    language: sorting some 250 names is most of a client page's time otherwise)."""
+    """(ISO code, name in ``language``) of every country: Belgium and its neighbours first
+    (``FIRST_COUNTRIES``), then the others sorted by name in that language; no pseudo-locale or
+    grouping (``NOT_COUNTRIES``). Worked out once per language: sorting some 250 names is most of a
+    client page's time otherwise."""
     names = Locale.parse(language).territories
-    return tuple(sorted(((code, name) for code, name in names.items()
-                         if len(code) == 2 and code.isalpha() and code not in ("ZZ", "EU", "EZ", "UN", "QO")),
-                        key=lambda pair: search_key(pair[1])))
+    codes = country_codes()
+    first = tuple((code, names[code]) for code in FIRST_COUNTRIES)
+    rest = sorted(((code, names[code]) for code in codes if code not in FIRST_COUNTRIES),
+                  key=lambda pair: search_key(pair[1]))
+    return first + tuple(rest)
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -109,12 +113,14 @@ def _choice(errors: dict, data: dict, name: str, choices, required: bool, messag
 def _clean(data: dict, user, errors: dict) -> dict:
     """Check every field; return the values to store (identifiers compacted, region derived)."""
     values: dict = {}
-    for name, limit in (("first_name", 100), ("last_name", 100), ("email", 254), ("phone", 40),
+    for name, limit in (("first_name", 100), ("last_name", 100), ("email", 1000), ("phone", 1000),
                         ("street", 200), ("city", 100), ("enterprise_name", 200)):
         values[name] = _text(data, name, limit)
-    for name in ("first_name", "last_name"):
-        if not values[name]:
-            errors[name] = _l("Enter the name.")
+    if not values["first_name"]:
+        errors["first_name"] = _l("Enter the first name.")
+    if not values["last_name"]:
+        errors["last_name"] = _l("Enter the last name.")
+    _clean_contact(values, errors)
     birth = data.get("birth_date")
     today = date.today()
     if not isinstance(birth, date):
@@ -158,6 +164,20 @@ def _clean(data: dict, user, errors: dict) -> dict:
     _clean_identifiers(data, values, errors)
     _clean_coach(data, values, errors)
     return values
+
+
+def _clean_contact(values: dict, errors: dict) -> None:
+    """The e-mail address (syntax only) and the phone number (Belgium by default, kept in E.164)."""
+    if values["email"]:
+        try:
+            values["email"] = contact_details.clean_email(values["email"])
+        except ValueError:
+            errors["email"] = _l("This is not a valid e-mail address (e.g. jean@example.be).")
+    if values["phone"]:
+        try:
+            values["phone"] = contact_details.clean_phone(values["phone"])
+        except ValueError:
+            errors["phone"] = _l("This is not a valid phone number (e.g. 0470 12 34 56 or +32 470 12 34 56).")
 
 
 def _clean_identifiers(data: dict, values: dict, errors: dict) -> None:
@@ -623,7 +643,8 @@ def _csv_text(rows: list[list]) -> str:
 
 def _export_row(client: Client) -> list:
     return [client.id, client.last_name, client.first_name, client.birth_date.isoformat(),
-            client.gender, client.email or "", client.phone or "", client.postal_code,
+            client.gender, client.email or "",
+            contact_details.format_phone(client.phone, international=True), client.postal_code,
             client.city or "", client.region, client.preferred_language,
             client.enterprise_name or "", client.enterprise_number or "", client.sector,
             client.stage, client.status, client.coach.name if client.coach else ""]

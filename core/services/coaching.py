@@ -6,6 +6,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -289,8 +290,9 @@ def enrol(training_id, client_id: int) -> Enrolment:
     if any(e.client_id == client.id for e in training.enrolments):
         raise ValidationFailed({"training_id": _l("This client is already enrolled.")})
     if len(training.enrolments) >= training.capacity:
-        raise ValidationFailed({"training_id": _l("The training is full (%(capacity)d places).",
-                                                  capacity=training.capacity)})
+        raise ValidationFailed({"training_id": lazy_ngettext(
+            "The training is full (%(num)d place).", "The training is full (%(num)d places).",
+            training.capacity)})
     enrolment = Enrolment(training_id=training.id, client_id=client.id)
     db.session.add(enrolment)
     _bump(training)

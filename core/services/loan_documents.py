@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from core import formatting
+from core.plugins import slug_for_id, state
+from core.services.identifiers import format_enterprise_number
 from core.services.prepayment import early_repayment_right
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
@@ -16,7 +20,34 @@ FONTS = Path(__file__).resolve().parent.parent / "fonts"
 _money = formatting.money
 
 
-def offer_pdf(offer, product_name: str, language: str) -> bytes:
+@dataclass(frozen=True)
+class Lender:
+    """Who lends, as the offer names them (from the institution's plugin profile)."""
+
+    name: str
+    address: str
+    enterprise_number: str  # formatted 0123.456.789, or "" when the profile has none
+
+
+def lender_of(loan, language: str) -> Lender:
+    """The lender of ``loan``: the registered name (else the display name), office and number."""
+    institution = state().institution(slug_for_id(loan.institution_id))
+    if institution is None:
+        return Lender("", "", "")
+    number = institution.enterprise_number
+    return Lender(institution.legal_name or institution.name(language), institution.address,
+                  format_enterprise_number("".join(c for c in number if c.isdigit())) if number else "")
+
+
+def lender_line(lender: Lender) -> str:
+    """The lender on one line: "Lender: name, address, enterprise number 0123.456.789"."""
+    parts = [lender.name, lender.address]
+    if lender.enterprise_number:
+        parts.append(_("enterprise number %(number)s", number=lender.enterprise_number))
+    return _("Lender: %(lender)s", lender=", ".join(part for part in parts if part))
+
+
+def offer_pdf(offer, product_name: str, language: str, lender: Lender | None = None) -> bytes:
     """A one-document summary: amounts, total cost of borrowing, APR, then the schedules."""
     from fpdf import FPDF
 
@@ -30,7 +61,9 @@ def offer_pdf(offer, product_name: str, language: str) -> bytes:
     pdf.set_font("DejaVu", "B", 14)
     pdf.multi_cell(0, 7, _("Loan offer and contract summary"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
-    pdf.multi_cell(0, 6, loan.client.full_name, new_x="LMARGIN", new_y="NEXT")
+    if lender is not None and lender.name:
+        pdf.multi_cell(0, 6, lender_line(lender), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6, _("Borrower: %(name)s", name=loan.client.full_name), new_x="LMARGIN", new_y="NEXT")
     rows = [(_("Product"), product_name), (_("Amount of the microloan"), _money(loan.principal)),
             (_("Term"), f"{loan.term_months} " + _("months")), (_("Nominal yearly rate"), formatting.percent(loan.annual_rate)),
             (_("Upfront fee"), _money(loan.upfront_fee)), (_("Total interest"), _money(offer.cost.interest)),
@@ -40,8 +73,9 @@ def offer_pdf(offer, product_name: str, language: str) -> bytes:
     if offer.honour:
         rows += [(_("Interest-free honour loan"), _money(loan.honour_loan)),
                  (_("Interest and fees"), _("none, interest-free")),
-                 (_("Repayment"), _("%(n)s monthly instalments from %(date)s", n=loan.term_months,
-                                    date=format_date(offer.honour_first_due_on, "short"))),
+                 (_("Repayment"), ngettext("%(num)d monthly instalment from %(date)s",
+                                           "%(num)d monthly instalments from %(date)s", loan.term_months,
+                                           date=format_date(offer.honour_first_due_on, "short"))),
                  (_("Total to repay"), _money(offer.honour_total_repaid))]
     pdf.ln(2)
     for label, value in rows:
@@ -69,7 +103,7 @@ def _schedule(pdf, schedule, title: str) -> None:
     pdf.multi_cell(0, 6, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 8)
     widths = (10, 30, 30, 30, 30, 30)
-    heads = ("#", _("Due on"), _("Principal"), _("Interest"), _("Instalment"), _("Balance after"))
+    heads = ("#", _("Due date"), _("Principal"), _("Interest"), _("Instalment"), _("Balance after"))
     for width, head in zip(widths, heads):
         pdf.cell(width, 5, head)
     pdf.ln()

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 from flask import current_app
 from flask_babel import format_currency, format_date
 from flask_babel import lazy_gettext as _l
+from flask_babel import get_translations
 from sqlalchemy import func, select, update
 
 from core import tenancy
@@ -42,6 +43,27 @@ LENDERS = frozenset({ROLE_ADMIN, ROLE_OFFICER})
 ADMINS = frozenset({ROLE_ADMIN})
 #: Without the institution setting ``late_notice_days``: tell of an instalment this many days late.
 DEFAULT_LATE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A text that depends on a count (``params[key]``): its singular and plural, chosen by
+    ``ngettext`` when the notification is read (extracted with the keyword ``counted:1,2``)."""
+
+    singular: str
+    plural: str
+    key: str
+
+    def for_count(self, count) -> str:
+        try:
+            number = int(count)
+        except (TypeError, ValueError):
+            number = 2
+        return get_translations().ngettext(self.singular, self.plural, number)  # formatted by text()
+
+
+def counted(singular: str, plural: str, key: str) -> Counted:
+    return Counted(singular, plural, key)
 
 
 @dataclass(frozen=True)
@@ -72,7 +94,8 @@ KINDS: dict[str, Kind] = {
          "rejected": _l("Your loan application for %(client)s (%(amount)s) was rejected.")}),
     "instalment_late": Kind(
         _l("An instalment of a loan I follow is late"), STAFF, MODE_DIGEST,
-        {"": _l("An instalment of the loan of %(client)s, due on %(due_on)s, is %(days)s days late.")}),
+        {"": counted("An instalment of the loan of %(client)s, due on %(due_on)s, is %(days)s day late.",
+                     "An instalment of the loan of %(client)s, due on %(due_on)s, is %(days)s days late.", "days")}),
     "action_overdue": Kind(
         _l("An agreed coaching action is overdue"), STAFF, MODE_DIGEST,
         {"": _l("The action agreed with %(client)s for %(due_on)s is overdue: %(action)s")}),
@@ -93,7 +116,8 @@ KINDS: dict[str, Kind] = {
          "failed": _l("The portfolio import %(filename)s failed: nothing was imported.")}),
     "export_finished": Kind(
         _l("An export is ready"), STAFF, MODE_IMMEDIATELY,
-        {"": _l("Your export of %(rows)s clients is ready to download.")}),
+        {"": counted("Your export of %(rows)s client is ready to download.",
+                     "Your export of %(rows)s clients is ready to download.", "rows")}),
     "mail_bounced": Kind(
         _l("A mail of my institution could not be delivered"), ADMINS, MODE_IMMEDIATELY,
         {"": _l("A mail to %(to)s could not be delivered: %(error)s")}),
@@ -213,6 +237,8 @@ def text(notification: Notification, *, for_mail: bool = False) -> str:
         values["period"] = f"{values['period_start']} – {values['period_end']}"
     if for_mail:
         values.update({key: str(value) for key, value in IN_MAILS.items() if key in values})
+    if isinstance(template, Counted):
+        template = template.for_count(params.get(template.key))
     return str(template) % values
 
 

@@ -9,16 +9,16 @@ column. The writer (later) imports a result only when it has no error, in one tr
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Collection, Mapping, TextIO
 
-from babel import Locale
 from flask_babel import lazy_gettext as _l
 from stdnum.be import vat
 
-from core.geo import region_for_postal_code
+from core.geo import country_codes, region_for_postal_code
 
 PERSON_COLUMNS = ("first_name", "last_name", "birth_date", "gender", "country_of_birth", "education",
                   "employment_status", "disability", "postal_code", "language")
@@ -31,9 +31,8 @@ LANGUAGES = ("nl", "fr", "en", "de")
 SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", "other")
 STATUSES = ("active", "repaid", "written_off")
 MAX_TERM_MONTHS = 240
-#: ISO 3166-1 alpha-2 codes CLDR knows (without its grouping codes such as EU, UN, ZZ).
-COUNTRIES = frozenset(code for code in Locale("en").territories
-                      if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ"})
+#: ISO 3166-1 alpha-2 codes CLDR knows (without its groupings and pseudo-locales: ``core.geo``).
+COUNTRIES = country_codes()
 
 
 @dataclass(frozen=True)
@@ -294,3 +293,64 @@ def _iso_date(text: str) -> date:
 
 def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+# --- what the file needs, for the import page and the example file -------------------------------
+
+@dataclass(frozen=True)
+class ColumnHelp:
+    """One column of the file as the import page explains it."""
+
+    name: str
+    required: bool
+    format: object  # a lazy translated text
+    example: str
+
+
+COLUMN_GUIDE: tuple[ColumnHelp, ...] = (
+    ColumnHelp("client_ref", True, _l("Your own reference of the client, at most 100 characters; rows with the same reference are one client and must agree on every person column."), "C-0001"),
+    ColumnHelp("first_name", True, _l("Text, at most 100 characters."), "Amina"),
+    ColumnHelp("last_name", True, _l("Text, at most 100 characters."), "El Amrani"),
+    ColumnHelp("birth_date", True, _l("Date as YYYY-MM-DD, in the past; the client is at least 18 on the disbursement date."), "1990-04-12"),
+    ColumnHelp("gender", True, _l("F, M or X."), "F"),
+    ColumnHelp("country_of_birth", True, _l("Country code of two letters (ISO 3166)."), "MA"),
+    ColumnHelp("education", True, _l("none, primary, lower_secondary, upper_secondary or higher."), "upper_secondary"),
+    ColumnHelp("employment_status", True, _l("job_seeker, employed, self_employed, inactive or student."), "job_seeker"),
+    ColumnHelp("disability", True, _l("yes or no."), "no"),
+    ColumnHelp("postal_code", True, _l("Belgian postal code of four digits."), "1070"),
+    ColumnHelp("language", True, _l("nl, fr, en or de."), "fr"),
+    ColumnHelp("enterprise_number", False, _l("KBO/BCE enterprise number (0123.456.789), or empty."), "0428.759.497"),
+    ColumnHelp("sector", True, _l("horeca, retail, services, care, transport, construction or other."), "horeca"),
+    ColumnHelp("loan_ref", True, _l("Your own reference of the loan, once in the file and not yet used."), "L-0001"),
+    ColumnHelp("product", True, _l("A product code of your institution."), "jump"),
+    ColumnHelp("principal", True, _l("Amount in euros above zero, a point before at most two decimals, within the product's amounts."), "8000.00"),
+    ColumnHelp("honour_loan", True, _l("Amount of the honour loan in euros: 0 when there is none."), "0"),
+    ColumnHelp("annual_rate", True, _l("Yearly rate in percent, from 0 to below 100, with a point."), "12.13"),
+    ColumnHelp("term_months", True, _l("Whole number of months from 1 to 240, within the product's terms."), "36"),
+    ColumnHelp("disbursed_on", True, _l("Date as YYYY-MM-DD, from 1980 on and not in the future."), "2025-03-01"),
+    ColumnHelp("status", True, _l("active, repaid or written_off."), "active"),
+)
+assert tuple(c.name for c in COLUMN_GUIDE) == COLUMNS
+
+
+def example_rows(product_code: str, principal: Decimal, term_months: int, annual_rate: Decimal,
+                 today: date) -> list[dict[str, str]]:
+    """Two valid loans of two clients (one with an enterprise number, one without) for a product."""
+    disbursed = date(today.year - 1, 3, 1)
+    first = {c.name: c.example for c in COLUMN_GUIDE}
+    first.update(product=product_code, principal=f"{principal:.2f}", term_months=str(term_months),
+                 annual_rate=f"{annual_rate}", disbursed_on=disbursed.isoformat())
+    second = {**first, "client_ref": "C-0002", "first_name": "Jan", "last_name": "Peeters",
+              "birth_date": "1984-11-02", "gender": "M", "country_of_birth": "BE", "education": "higher",
+              "employment_status": "self_employed", "postal_code": "9000", "language": "nl",
+              "enterprise_number": "", "sector": "retail", "loan_ref": "L-0002",
+              "disbursed_on": date(today.year - 1, 6, 15).isoformat()}
+    return [first, second]
+
+
+def to_csv(rows: list[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

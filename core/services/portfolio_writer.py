@@ -39,7 +39,8 @@ from core.services.bulk_rows import insert_rows
 from core.services.clients import age_group, search_key
 from core.services.errors import NotFound
 from core.services.payment_reference import reference_for_loan
-from core.services.portfolio_import import LoanRow, PortfolioFile, RowError, read_portfolio
+from core.services.portfolio_import import (LoanRow, PortfolioFile, RowError, example_rows, read_portfolio,
+                                            to_csv)
 from core.services.schedules import Method, build_schedule, honour_loan_schedule, loan_terms
 from core.database_setup import refresh_statistics
 from core.geo import province_for_postal_code, region_for_postal_code
@@ -347,3 +348,16 @@ def fail_stale_runs() -> str:
 
 def run_errors(run: ImportRun) -> list[tuple[int, str, str]]:
     return [tuple(item) for item in json.loads(run.errors)] if run.errors else []
+
+
+def example_csv(today: date | None = None) -> str:
+    """A small valid file for the current institution (its first product, an amount and a term
+    that product allows): the example the import page offers to download."""
+    today = today or date.today()
+    products = list(plugin_settings.products())
+    if not products:
+        return to_csv([])
+    product = products[0]
+    principal = min(max(product.min_amount, Decimal("5000")), product.max_amount)
+    term = min(max(product.min_term_months, 24), product.max_term_months)
+    return to_csv(example_rows(product.code, principal, term, product.annual_rate, today))

@@ -19,6 +19,7 @@ import time
 import pyotp
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import delete, func, or_, select, update
 
 from core.extensions import db
@@ -243,7 +244,8 @@ def check_current_code(user: User, code: str, address: str) -> None:
 
 def refusal_message(refused: CodeRefused):
     if refused.reason == "throttled":
-        return _l("Too many wrong codes. Try again in %(n)d minutes.", n=refused.retry_minutes)
+        return lazy_ngettext("Too many wrong codes. Try again in %(num)d minute.",
+                             "Too many wrong codes. Try again in %(num)d minutes.", refused.retry_minutes)
     if refused.reason == "replayed":
         return _l("That code was already used. Wait for the next code in your app.")
     return _l("That code is not right. Type the 6 digits your app shows now, or one of your recovery codes.")

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from core.extensions import db
@@ -39,8 +40,9 @@ def login():
         except accounts.SignInRefused as refused:
             status = 429 if refused.reason == "throttled" else 401
             if refused.reason == "throttled":
-                form.form_errors.append(_("Too many failed attempts. Try again in %(n)d minutes.",
-                                          n=refused.retry_minutes))
+                form.form_errors.append(ngettext("Too many failed attempts. Try again in %(num)d minute.",
+                                                 "Too many failed attempts. Try again in %(num)d minutes.",
+                                                 refused.retry_minutes))
             else:
                 form.form_errors.append(_("That email and password do not match an active account."))
         else:

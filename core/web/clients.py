@@ -15,6 +15,7 @@ from core.plugins import call_contained
 from core.web.forms import attach_errors
 from core.services import clients as service
 from core.services import coaching, identifiers, repayments, timeline  # noqa: F401  (repayments: its timeline source)
+from core.services.contact_details import format_phone
 from core.services.errors import NotFound, ValidationFailed
 from core.access import roles_required
 from core.web.forms_clients import (ClientForm, CloseForm, ConsentForm, EnrolForm, NoteForm,
@@ -167,6 +168,7 @@ def edit(client_id: int):
         _fill_choices(form)
         form.coach_id.data = str(client.coach_id or "")
         form.country_of_birth.data = client.country_of_birth or ""
+        form.phone.data = format_phone(client.phone)  # stored as E.164, typed and read nationally
         extra = _extra_form(client_fields_of(client.id))
         return render("clients/form.html", form=form, extra=extra, client=client, duplicates=[])
     form = ClientForm()

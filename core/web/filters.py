@@ -6,6 +6,7 @@ from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import lazy_gettext as _l
 
 from core import formatting
+from core.services.contact_details import format_phone
 from core.web.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS
 
 ROLE_LABELS = {
@@ -86,6 +87,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
     app.jinja_env.filters["date"] = lambda value: format_date(value, "medium") if value else ""
     app.jinja_env.filters.update(formatting.FILTERS)
+    app.jinja_env.filters["phone"] = format_phone
     app.jinja_env.filters["reject_key"] = lambda mapping, key: {k: v for k, v in mapping.items() if k != key}
     app.jinja_env.globals.update(
         role_label=lambda code: _label(ROLE_LABELS, code),

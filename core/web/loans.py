@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from core.models import INSTITUTION_ROLES
 from core.services import loans as service
-from core.services import positions, prepayment, repayments
+from core.services import loan_documents, positions, prepayment, repayments
 from core.services.clients import get_client
 from core.services.errors import NotFound, ValidationFailed
 from core.services.payment_reference import reference_for_loan
@@ -386,7 +386,8 @@ def _offer(loan_id: int):
 @roles_required(*STAFF)
 def offer(loan_id: int):
     loan, offer = _offer(loan_id)
-    return render("loans/offer.html", loan=loan, offer=offer, product_name=_product_name, printable=False)
+    return render("loans/offer.html", loan=loan, offer=offer, product_name=_product_name, printable=False,
+                  lender=loan_documents.lender_of(loan, str(get_locale() or "en")))
 
 
 def _client_language(loan) -> str:
@@ -401,18 +402,18 @@ def offer_print(loan_id: int):
     loan, offer = _offer(loan_id)
     with force_locale(_client_language(loan)):
         return render("loans/offer_print.html", loan=loan, offer=offer, product_name=_product_name,
-                      language=_client_language(loan))
+                      language=_client_language(loan),
+                      lender=loan_documents.lender_of(loan, _client_language(loan)))
 
 
 @bp.route("/<int:loan_id>/offer/pdf")
 @roles_required(*STAFF)
 def offer_pdf(loan_id: int):
-    from core.services.loan_documents import offer_pdf as build
-
     loan, offer = _offer(loan_id)
     language = _client_language(loan)
     with force_locale(language):
-        body = build(offer, _product_name(loan.product_code), language)
+        body = loan_documents.offer_pdf(offer, _product_name(loan.product_code), language,
+                                        loan_documents.lender_of(loan, language))
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="offer-{loan.id}.pdf"'})
 
@@ -445,9 +446,11 @@ def import_portfolio():
 
     from core.services import portfolio_writer
 
+    from core.services.portfolio_import import COLUMN_GUIDE
+
     form = f.ImportForm()
     if request.method == "GET":
-        return render("loans/import.html", form=form)
+        return render("loans/import.html", form=form, columns=COLUMN_GUIDE)
     upload = form.portfolio.data if form.validate_on_submit() else None
     try:
         content = upload.read().decode("utf-8-sig") if upload and upload.filename else None
@@ -455,10 +458,20 @@ def import_portfolio():
         content = None
     if not content:
         attach_errors(form, {"portfolio": _("Choose a CSV file (UTF-8).")})
-        return render("loans/import.html", form=form, status=422)
+        return render("loans/import.html", form=form, columns=COLUMN_GUIDE, status=422)
     run = portfolio_writer.start_run(upload.filename, content, user=current_user)
     portfolio_writer.launch(current_app._get_current_object(), run.id, run.institution_id)
     return redirect(url_for("loans.import_run", run_id=run.id), 303)
+
+
+@bp.route("/import/example.csv")
+@roles_required("admin")
+def import_example():
+    """A small valid file for this institution's products, to start from."""
+    from core.services import portfolio_writer
+
+    return Response(portfolio_writer.example_csv(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="portfolio-example.csv"'})
 
 
 @bp.route("/import/<int:run_id>")

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, make_response, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from core.models import FEDERATION_ROLES, INSTITUTION_ROLES
@@ -138,7 +139,7 @@ def _outcome_chart(outcomes: dict | None):
     if not outcomes:
         return None
     return bar_chart(_("Businesses still active, by months after the first disbursement"),
-                     [(_("%(months)s months", months=months), _number(cell["active"]),
+                     [(ngettext("%(num)d month", "%(num)d months", int(months)), _number(cell["active"]),
                        f'{shown(cell["active"])} / {shown(cell["answered"])}')
                       for months, cell in outcomes["active_after_months"].items()])
 

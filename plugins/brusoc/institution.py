@@ -12,6 +12,11 @@ class Brusoc(Institution):
     languages = ("fr", "nl")
     offices = (Office("Bruxelles/Brussel", "1000", head_office=True),)
     website = "https://www.finance.brussels"
+    # The lender on the loan offer. Illustrative values for this shared demo (DOMAIN.md gives none):
+    # replace them with the registered name, office and KBO/BCE number before printing real offers.
+    legal_name = "Brusoc SA/NV"
+    address = "Rue de Stassart 32, 1050 Ixelles"
+    enterprise_number = "0812.547.422"
     descriptions = {
         "nl": "Publieke dochter van finance&invest.brussels (2001, EFRO-steun); OPEN UP-leningen "
               "voor ondernemers in het Brussels Hoofdstedelijk Gewest.",

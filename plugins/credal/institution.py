@@ -18,6 +18,11 @@ class Credal(Institution):
         Office("Bruxelles", "1000"),
     )
     website = "https://www.credal.be"
+    # The lender on the loan offer. Illustrative values for this shared demo (DOMAIN.md gives none):
+    # replace them with the registered name, office and KBO/BCE number before printing real offers.
+    legal_name = "Crédal SC/CV"
+    address = "Place de l'Université 16, 1348 Louvain-la-Neuve"
+    enterprise_number = "0458.913.334"
     descriptions = {
         "nl": "Burgercoöperatie sinds 1984; professioneel microkrediet en het vrouwenprogramma "
               "\"Affaires de femmes\", met gratis begeleiding en collectieve opleidingen.",

@@ -15,6 +15,11 @@ class Hefboom(Institution):
     languages = ("nl",)
     offices = (Office("Brussel (telefonische permanentie)", "1000", head_office=True, kind="phone"),)
     website = "https://www.hefboom.be"
+    # The lender on the loan offer. Illustrative values for this shared demo (DOMAIN.md gives none):
+    # replace them with the registered name, office and KBO/BCE number before printing real offers.
+    legal_name = "Hefboom cv"
+    address = "Koningsstraat 136, 1000 Brussel"
+    enterprise_number = "0410.653.260"
     descriptions = {
         "nl": "Vzw en coöperatie; het Impulskrediet voor starters in Vlaanderen, met twee jaar gratis "
               "begeleiding door vrijwilligers.",

@@ -25,6 +25,11 @@ class MicroStart(Institution):
         Office("La Louvière", "7100", kind="desk"),
     )
     website = "https://microstart.be"
+    # The lender on the loan offer. Illustrative values for this shared demo (DOMAIN.md gives none):
+    # replace them with the registered name, office and KBO/BCE number before printing real offers.
+    legal_name = "microStart SC/CV"
+    address = "Rue de Fiennes 77, 1070 Anderlecht"
+    enterprise_number = "0836.412.786"
     descriptions = {
         "nl": "Coöperatie (kredieten) en vzw (begeleiding), opgericht in 2011 door Adie, BNP Paribas "
               "Fortis en het EIF; microkredieten met gratis begeleiding tot het krediet is afbetaald.",

@@ -41,7 +41,7 @@ def test_the_same_statement_uploaded_twice_books_once(live_server, page, tmp_pat
     _upload(page, live_server.url, statement)
     assert page.locator("#matched tbody tr").count() == 1 and page.locator("#unmatched tbody tr").count() == 1
     page.locator("#book-form").get_by_role("button").click()
-    assert "1 paiements comptabilisés." in page.locator("#booked").inner_text()
+    assert "1 paiement comptabilisé." in page.locator("#booked").inner_text()
     assert _payments(staff, loan.id) == 1
 
     _upload(page, live_server.url, statement)

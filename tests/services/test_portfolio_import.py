@@ -53,7 +53,7 @@ def test_a_valid_file_gives_typed_clients_and_loans():
 @pytest.mark.parametrize("column, value", [
     ("client_ref", ""), ("first_name", ""), ("last_name", ""), ("birth_date", "12/04/1990"),
     ("birth_date", "2030-01-01"), ("birth_date", "19900412"), ("gender", "female"), ("country_of_birth", "XX"),
-    ("country_of_birth", "BEL"), ("education", "master"), ("employment_status", "retired"), ("disability", "maybe"),
+    ("country_of_birth", "BEL"), ("country_of_birth", "XA"), ("country_of_birth", "XB"), ("education", "master"), ("employment_status", "retired"), ("disability", "maybe"),
     ("postal_code", "999"), ("postal_code", "75001"), ("language", "it"), ("enterprise_number", "0428.759.498"),
     ("sector", "banking"), ("loan_ref", ""), ("product", "other-mfi-product"), ("principal", "0"),
     ("principal", "-100"), ("principal", "abc"), ("principal", "10.005"), ("honour_loan", "-1"),

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import or_, select
 
 from core import tenancy
@@ -413,7 +414,8 @@ def missing_text(result: Score) -> str:
     if result.missing_priority:
         parts.append(str(_l("priority clauses not met: %(keys)s", keys=", ".join(result.missing_priority))))
     if result.more_needed:
-        parts.append(str(_l("%(n)d more clause(s) must be met to reach 80%%", n=result.more_needed)))
+        parts.append(str(lazy_ngettext("%(num)d more clause must be met to reach 80%%",
+                                     "%(num)d more clauses must be met to reach 80%%", result.more_needed)))
     if not result.overall.applicable:
         parts.append(str(_l("no applicable clause")))
     return "; ".join(parts)
