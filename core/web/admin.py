@@ -13,6 +13,7 @@ from core.services.errors import NotFound, ValidationFailed
 from core.access import roles_required
 from core.web.forms import InviteForm, attach_errors
 from core.web import second_factor as second_factor_web
+from core.web import audit_labels
 from core.web.rendering import render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -108,7 +109,8 @@ def audit_trail():
     entries = entries[:50]
     return render("admin/audit.html", fragment="admin/_audit_rows.html", entries=entries,
                   more=more, users=accounts.users_of_current_institution(),
-                  filters=request.args, bad_dates=bad_dates)
+                  filters=request.args, bad_dates=bad_dates, audit_record_label=audit_labels.record_label,
+                  audit_changes=audit_labels.changes_text, record_types=audit_labels.RECORD_LABELS)
 
 
 def _trail_filters() -> dict:

@@ -1,0 +1,37 @@
+"""The audit trail in words (issue 15, point 3): field labels, translated codes, readable values,
+record kinds by name, in the admin's language."""
+from __future__ import annotations
+
+import re
+
+from core.services import clients
+from core.tenancy import acting_for
+from tests.clients_data import client_data, make_client
+from tests.conftest import login, post
+
+
+def _changes_cells(page: str) -> str:
+    return " ".join(re.findall(r'<td class="audit-changes">(.*?)</td>', page, flags=re.S))
+
+
+def test_the_trail_speaks_dutch_with_labels_not_columns(app, staff_a):
+    person = make_client(staff_a, first_name="Amina", sector="horeca")
+    with acting_for(staff_a.institution_id):
+        clients.update_client(person.id, client_data(first_name="Aminata", sector="retail"),
+                              user=staff_a.officer, version=person.version)
+    http = app.test_client()
+    login(http, staff_a.admin)
+    post(http, "/language", {"lang": "nl"})
+    page = http.get("/admin/audit").get_data(as_text=True)
+    changes = _changes_cells(page)
+    assert "<strong>Voornaam</strong>: Amina → Aminata" in changes
+    assert "<strong>Sector</strong>: Horeca → Buurthandel" in changes
+    for raw in ("first_name", "horeca", "retail", "sort_key", "(secret)", "{'"):
+        assert raw not in changes, raw
+    assert f"Klant #{person.id}" in page and f"clients #{person.id}" not in page
+    assert "(geheim, niet bewaard)" in changes  # the national number changed hands unseen
+    # the creation lists its many fields folded, and the filter offers kinds by name
+    assert re.search(r"<summary>\d+ velden</summary>", changes)
+    assert '<option value="clients">Klant</option>' in page
+    filtered = http.get("/admin/audit?record_type=clients").get_data(as_text=True)
+    assert f"Klant #{person.id}" in filtered and "Gebruiker #" not in filtered
