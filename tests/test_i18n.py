@@ -35,6 +35,17 @@ def _key(value):
     return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
+def test_dutch_addresses_the_user_formally():
+    """One form of address: "u"/"uw", never "je", "jij", "jouw", "jou" or "jullie" (issue 15, point 4)."""
+    import re
+    informal = re.compile(r"\b(je|jij|jouw|jou|jezelf|jullie)\b", re.IGNORECASE)
+    found = []
+    for message in i18n.load(i18n.po_path("nl")):
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        found += [text for text in strings if message.id and text and informal.search(text)]
+    assert found == [], f"write these with u/uw: {found[:5]}"
+
+
 def test_compiled_catalogues_match_the_po_files():
     for language in i18n.LANGUAGES:
         po = {_key(m.id): _key(m.string) for m in i18n.load(i18n.po_path(language)) if m.id}
@@ -61,7 +72,7 @@ def test_chosen_language_is_kept_as_the_users_preference(app, client, staff_a):
     post(client, "/language", {"lang": "nl"})
     client2 = app.test_client()
     login(client2, staff_a.officer)
-    assert "Je werkt bij microStart als kredietadviseur." in client2.get("/").get_data(as_text=True)
+    assert "U werkt bij microStart als kredietadviseur." in client2.get("/").get_data(as_text=True)
 
 
 def test_unknown_language_code_gets_a_translated_answer(client):
@@ -78,7 +89,7 @@ def test_error_pages_in_the_users_language(client, staff_a):
     missing = client.get("/no/such/page")
     assert missing.status_code == 404 and "Pagina niet gevonden" in missing.get_data(as_text=True)
     forbidden = client.get("/admin/users")
-    assert forbidden.status_code == 403 and "Je rol geeft geen toegang" in forbidden.get_data(as_text=True)
+    assert forbidden.status_code == 403 and "Uw rol geeft geen toegang" in forbidden.get_data(as_text=True)
 
 
 def test_partial_catalogues_hold_the_strings_of_their_pages(tmp_path):
