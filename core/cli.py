@@ -475,8 +475,10 @@ def _validation_exit(failed) -> None:
 @click.option("--kind", required=True, type=click.Choice(["bank", "public"]))
 @click.option("--webhook-url", help="https:// address that receives status changes.")
 @click.option("--webhook-secret-stdin", is_flag=True, help="Read the webhook signing secret from standard input.")
+@click.option("--expires", "expires_on", metavar="YYYY-MM-DD",
+              help="The first token stops working when this day starts (Brussels time); default: never.")
 @with_appcontext
-def referrers_add(name, kind, webhook_url, webhook_secret_stdin):
+def referrers_add(name, kind, webhook_url, webhook_secret_stdin, expires_on):
     """Add a referrer organisation and print its first API token (shown once)."""
     from core.services import audit
     from core.services import referrers as service
@@ -485,11 +487,14 @@ def referrers_add(name, kind, webhook_url, webhook_secret_stdin):
     secret = sys.stdin.readline().rstrip("\n") if webhook_secret_stdin else None
     try:
         with audit.acting_as("cli"):
-            issued = service.add_referrer(name=name, kind=kind, webhook_url=webhook_url, webhook_secret=secret)
+            issued = service.add_referrer(name=name, kind=kind, webhook_url=webhook_url, webhook_secret=secret,
+                                          expires_on=expires_on)
     except ValidationFailed as failed:
         _validation_exit(failed)
     click.echo(f"added {issued.referrer.name} ({issued.referrer.kind})")
     click.echo(f"API token (shown only now): {issued.secret}")
+    if issued.token.expires_at:
+        click.echo(f"expires at {issued.token.expires_at.isoformat()}")
 
 
 @referrers.command("token")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core.cli import main
 from core.extensions import db
-from core.models.referrals import ApiToken
+from core.models.referrals import ApiToken, Referrer
 from core.services import referrers
 from core.services.errors import ValidationFailed
 from tests.conftest import post
@@ -122,3 +122,32 @@ def test_operator_page_bad_expiry_shows_the_field_error_and_writes_nothing(app, 
     assert f'value="{value}"' in html  # the typed input is kept
     assert not SECRET_RE.search(html)
     assert _count() == before
+
+
+def test_the_first_token_can_expire_too_from_the_cli_and_the_operator_page(app, runner, op):  # noqa: F811
+    added = runner.invoke(main, ["referrers", "add", "Bank Zeta", "--kind", "bank", "--expires", "2031-07-01"])
+    assert added.exit_code == 0, added.output
+    assert "expires at 2031-06-30T22:00:00+00:00" in added.output
+    [token] = db.session.scalars(select(ApiToken)).all()
+    assert token.expires_at == datetime(2031, 6, 30, 22, 0, tzinfo=timezone.utc)
+    response = post(op, "/operator/referrers", {"name": "Bank Eta", "kind": "bank", "expires_on": "2031-07-01"},
+                    token_from="/operator/referrers")
+    assert response.status_code == 201 and SECRET_RE.search(response.get_data(as_text=True))
+    assert _count() == 2
+
+
+@pytest.mark.parametrize("value, message", [
+    ("01/07/2031", "Enter a date as YYYY-MM-DD."),
+    ("2001-01-01", "Choose a day after today"),
+])
+def test_a_bad_first_expiry_names_the_field_with_the_others_and_writes_nothing(app, runner, op, value,  # noqa: F811
+                                                                               message):
+    response = post(op, "/operator/referrers", {"name": "", "kind": "bank", "expires_on": value},
+                    token_from="/operator/referrers")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="name-error"' in html  # every wrong field at once
+    assert re.search(r'<small id="expires_on-error" class="field-error">[^<]*' + re.escape(message), html), html
+    assert f'value="{value}"' in html and not SECRET_RE.search(html)
+    cli = runner.invoke(main, ["referrers", "add", "Bank Theta", "--kind", "bank", "--expires", value])
+    assert cli.exit_code != 0 and message in cli.output
+    assert _count() == 0 and db.session.scalar(select(func.count()).select_from(Referrer)) == 0

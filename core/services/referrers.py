@@ -52,10 +52,16 @@ def _check_webhook(url: str | None, secret: str | None) -> dict:
 
 
 def add_referrer(*, name: str, kind: str, webhook_url: str | None = None,
-                 webhook_secret: str | None = None) -> IssuedToken:
-    """Create a referrer organisation with its first API token."""
+                 webhook_secret: str | None = None, expires_on: str | None = None) -> IssuedToken:
+    """Create a referrer organisation with its first API token (expiring when the day
+    ``expires_on`` starts, or never). Every wrong field is named at once; nothing is written."""
     name = (name or "").strip()
     errors = _check_webhook(webhook_url, webhook_secret)
+    expires_at = None
+    try:
+        expires_at = parse_expiry(expires_on)
+    except ValidationFailed as failed:
+        errors.update(failed.errors)
     if not name:
         errors["name"] = _l("Enter the organisation's name.")
     if kind not in REFERRER_KINDS:
@@ -67,7 +73,7 @@ def add_referrer(*, name: str, kind: str, webhook_url: str | None = None,
     referrer = Referrer(name=name, kind=kind, webhook_url=webhook_url or None,
                         webhook_secret=data_keys.seal_optional(data_keys.WEBHOOK_SECRET, webhook_secret))
     db.session.add(referrer)
-    issued = _new_token(referrer)
+    issued = _new_token(referrer, expires_at)
     db.session.commit()
     return issued
 

@@ -14,6 +14,8 @@ class ReferrerForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[SelectChoice("", _l("Choose…")),
                                             SelectChoice("bank", _l("Bank")),
                                             SelectChoice("public", _l("Public financier"))])
+    expires_on = StringField(_l("First token expires on (optional)"),
+                             render_kw={"type": "date", "placeholder": "YYYY-MM-DD"})
 
 
 class WebhookForm(FlaskForm):

@@ -91,7 +91,8 @@ def referrer_list():
     form = ReferrerForm()
     if form.validate_on_submit():
         try:
-            issued = referrers.add_referrer(name=form.name.data, kind=form.kind.data)
+            issued = referrers.add_referrer(name=form.name.data, kind=form.kind.data,
+                                            expires_on=form.expires_on.data)
         except ValidationFailed as failed:
             attach_errors(form, failed.errors)
         else:
