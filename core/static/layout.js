@@ -7,7 +7,9 @@
 
   function sync(root) {
     var panels = (root || document).querySelectorAll("details.fold-narrow");
-    for (var i = 0; i < panels.length; i++) { panels[i].open = wide.matches; }
+    for (var i = 0; i < panels.length; i++) {
+      if (!panels[i].hasAttribute("data-keep-open")) { panels[i].open = wide.matches; }
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () { sync(document); });
@@ -15,7 +17,9 @@
   document.addEventListener("htmx:load", function (event) {
     if (event.detail && event.detail.elt && event.detail.elt !== document.body) {
       var elt = event.detail.elt;
-      if (elt.matches && elt.matches("details.fold-narrow")) { elt.open = wide.matches; }
+      if (elt.matches && elt.matches("details.fold-narrow") && !elt.hasAttribute("data-keep-open")) {
+        elt.open = wide.matches;
+      }
       if (elt.querySelectorAll) { sync(elt); }
     }
   });

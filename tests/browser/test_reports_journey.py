@@ -21,6 +21,12 @@ def test_admin_opens_the_impact_report_and_filters_it(live_server, page):
     page.locator(".report-filters button").click()
     assert "La fin de la période ne peut pas précéder son début." in main.inner_text()
     assert page.locator("#filter-from").input_value() == "2025-12-31"
+    # on a phone the filters are folded, but not when one of them has an error to show
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.reload()
+    assert page.get_by_text("La fin de la période ne peut pas précéder son début.").is_visible()
+    page.goto(f"{live_server.url}/reports/impact")
+    assert not page.locator("#filter-from").is_visible()
 
 
 def test_auditor_opens_the_sector_view_with_small_cells_hidden(live_server, page):
