@@ -40,14 +40,26 @@ def _instance_secret(instance_path: Path, env_name: str, file_name: str) -> str:
         return configured
     key_file = instance_path / file_name
     if not key_file.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return key_file.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+        _create_whole(key_file, secrets.token_urlsafe(48))
     return key_file.read_text().strip()
+
+
+def _create_whole(path: Path, content: str) -> None:
+    """Create ``path`` (mode 600) holding ``content`` unless it exists, so that no other process
+    ever reads it half written: the key is written to a file of our own, then hard-linked into
+    place, which fails for every process but the first (an ``O_EXCL`` create would let a second
+    worker read the empty file between the first one's create and its write)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another worker was first: its file is whole, ours is dropped
+    finally:
+        os.unlink(temporary)
 
 
 def secret_key(instance_path: Path) -> str:

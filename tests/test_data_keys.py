@@ -296,3 +296,26 @@ def test_migration_encrypts_clear_webhook_secrets_keeps_the_hash_key_and_downgra
         assert db.session.scalar(text("SELECT version_num FROM alembic_version WHERE version_num = 'secrets_01'"))
         db.session.remove()
         db.engine.dispose()
+
+
+def _read_secret(path: str) -> str:
+    from pathlib import Path
+
+    from core.config import secret_key
+
+    return secret_key(Path(path))
+
+
+def test_workers_starting_at_once_all_read_the_one_whole_key(tmp_path, monkeypatch):
+    """Eight processes create the instance key at the same moment: one writes it, all read it whole
+    (an exclusive create let a second worker read the empty file before the first had written)."""
+    import multiprocessing
+
+    monkeypatch.delenv("MICROFIN_SECRET_KEY", raising=False)
+    for attempt in range(5):
+        folder = tmp_path / f"instance-{attempt}"
+        with multiprocessing.get_context("fork").Pool(8) as pool:
+            keys = pool.map(_read_secret, [str(folder)] * 8)
+        assert len(set(keys)) == 1 and len(keys[0]) >= 60, keys
+        assert (folder / "secret_key").stat().st_mode & 0o777 == 0o600
+        assert [p.name for p in folder.iterdir()] == ["secret_key"]  # no temporary file left
