@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from core.geo import region_for_postal_code
+from core.services import contact_details, identifiers
 
 SECTORS = ("horeca", "retail", "services", "care", "transport", "construction", "other")
 STAGES = ("project", "starter", "established")
@@ -64,40 +65,23 @@ def _belgian_postal_code(value: str) -> str:
     return value
 
 
-def _national_number(value: str) -> str:
-    from core.services.identifiers import clean_national_number
-
-    try:
-        return clean_national_number(value)
-    except ValueError as exc:
-        raise ValueError("is not a valid Belgian national register or BIS number") from exc
-
-
-def _email(value: str) -> str:
-    from core.services.contact_details import clean_email
-
-    try:
-        return clean_email(value)
-    except ValueError as exc:
-        raise ValueError("is not a valid e-mail address") from exc
+def _restated(clean, message: str):
+    """A validator running ``clean`` (a service's checker) and restating its ``ValueError`` in the
+    API's words; pydantic names the field."""
+    def check(value: str) -> str:
+        try:
+            return clean(value)
+        except ValueError as exc:
+            raise ValueError(message) from exc
+    return check
 
 
-def _phone(value: str) -> str:
-    from core.services.contact_details import clean_phone
-
-    try:
-        return clean_phone(value)
-    except ValueError as exc:
-        raise ValueError("is not a valid phone number (a Belgian one without a country code)") from exc
-
-
-def _enterprise_number(value: str) -> str:
-    from core.services.identifiers import clean_enterprise_number
-
-    try:
-        return clean_enterprise_number(value)
-    except ValueError as exc:
-        raise ValueError("is not a valid Belgian enterprise number (KBO/BCE)") from exc
+_national_number = _restated(identifiers.clean_national_number,
+                             "is not a valid Belgian national register or BIS number")
+_email = _restated(contact_details.clean_email, "is not a valid e-mail address")
+_phone = _restated(contact_details.clean_phone, "is not a valid phone number (a Belgian one without a country code)")
+_enterprise_number = _restated(identifiers.clean_enterprise_number,
+                               "is not a valid Belgian enterprise number (KBO/BCE)")
 
 
 def _money(value: Decimal) -> Decimal:
