@@ -102,3 +102,14 @@ def test_the_search_page_in_dutch_and_french(records, staff_a, as_user):
         post(http, "/language", {"lang": lang})
         page = http.get("/search/?q=vander").get_data(as_text=True)
         assert f"<title>{word}" in page and f'placeholder="{word}"' in page, lang
+
+
+def test_the_client_list_search_follows_the_same_rules(records, staff_a, as_user):
+    """The header search is the client list's search: IBAN works there too, and a coach cannot
+    probe a national number there either."""
+    officer = as_user(staff_a.officer).get("/clients/", query_string={"q": NN}).get_data(as_text=True)
+    assert "Vandersteen" in officer
+    coach = as_user(staff_a.coach).get("/clients/", query_string={"q": NN}).get_data(as_text=True)
+    assert "Vandersteen" not in coach and "No client matches." in coach
+    by_iban = as_user(staff_a.coach).get("/clients/", query_string={"q": "BE71 0961 2345 6769"})
+    assert "Vandersteen" in by_iban.get_data(as_text=True)

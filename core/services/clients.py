@@ -391,9 +391,12 @@ class ClientFilters:
     status: str = ""
     q: str = ""
     extra: dict = field(default_factory=dict)
+    #: whether ``q`` may match a whole national number: only for roles that see national numbers,
+    #: so that nobody else can test whether a person is a client by their number
+    national_numbers: bool = False
 
     @classmethod
-    def from_mapping(cls, args) -> "ClientFilters":
+    def from_mapping(cls, args, *, user) -> "ClientFilters":
         def pick(name, allowed):
             value = args.get(name) or ""
             return value if value in allowed else ""
@@ -403,7 +406,7 @@ class ClientFilters:
                    region=pick("region", ("brussels", "wallonia", "flanders")),
                    coach_id=int(coach) if coach.isdigit() else None,
                    status=pick("status", CLIENT_STATUSES), q=(args.get("q") or "").strip()[:100],
-                   extra=_extra_filters(args))
+                   extra=_extra_filters(args), national_numbers=may_see_sensitive(user))
 
     def as_args(self) -> dict:
         args = {"stage": self.stage, "sector": self.sector, "region": self.region,
@@ -436,15 +439,18 @@ def _prefix(column, key: str):
     return and_(column >= key, column < upper, column.startswith(key, autoescape=True))
 
 
-def _search_conditions(q: str) -> list:
+def _search_conditions(q: str, national_numbers: bool) -> list:
     """One condition per indexed column a search can match: the beginning of the last name,
-    first name or enterprise name; an enterprise number; a whole national number."""
+    first name or enterprise name; an enterprise number; a whole IBAN; a whole national number
+    (when ``national_numbers``)."""
     digits = "".join(c for c in q if c.isdigit())
     key = search_key(q)
     conditions = []
+    if (iban := _iban_in(q)) is not None:
+        conditions.append(Client.iban == iban)
     if digits and len(digits) >= 4 and not any(c.isalpha() for c in q):
         conditions.append(_prefix(Client.enterprise_number, digits))
-        if len(digits) == 11:
+        if len(digits) == 11 and national_numbers:
             conditions.append(Client.national_number_hash == identifiers.national_number_hash(digits))
         if len(digits) == 9:  # an enterprise number typed without its leading 0
             conditions.append(Client.enterprise_number == "0" + digits)
@@ -452,6 +458,17 @@ def _search_conditions(q: str) -> list:
         conditions += [_prefix(column, key)
                        for column in (Client.sort_key, Client.first_name_key, Client.enterprise_key)]
     return conditions
+
+
+def _iban_in(q: str) -> str | None:
+    """``q`` as a compact IBAN when it is a valid one (typed with or without spaces), else None."""
+    compact = q.replace(" ", "").upper()
+    if len(compact) < 15 or not compact[:2].isalpha() or not compact[2:4].isdigit():
+        return None
+    try:
+        return identifiers.clean_iban(compact)
+    except ValueError:
+        return None
 
 
 def _narrowed(query, filters: ClientFilters):
@@ -473,7 +490,7 @@ def _filtered(query, filters: ClientFilters):
     """``query`` restricted to the filters and the search (a union of index range scans)."""
     query = _narrowed(query, filters)
     if filters.q:
-        branches = [select(Client.id).where(c) for c in _search_conditions(filters.q)]
+        branches = [select(Client.id).where(c) for c in _search_conditions(filters.q, filters.national_numbers)]
         if branches:
             query = query.where(Client.id.in_(union(*branches) if len(branches) > 1 else branches[0]))
     return query
@@ -483,7 +500,7 @@ def _searched_page(filters: ClientFilters, position, limit: int) -> list[Client]
     """A search page: each indexed column gives its matches (id, sort key), the union is cut to
     one page in name order, and only that page's clients are loaded."""
     branches = [_narrowed(select(Client.id, Client.sort_key), filters).where(c)
-                for c in _search_conditions(filters.q)]
+                for c in _search_conditions(filters.q, filters.national_numbers)]
     if not branches:
         return []
     matches = (union(*branches) if len(branches) > 1 else branches[0]).subquery()
@@ -515,7 +532,7 @@ def list_clients(filters: ClientFilters, after: str | None = None,
     """A page of clients in name order and the cursor of the next page (None on the last)."""
     limit = limit or PAGE_SIZE
     position = _decode_cursor(after)
-    if filters.q and _search_conditions(filters.q):
+    if filters.q and _search_conditions(filters.q, filters.national_numbers):
         rows = _searched_page(filters, position, limit + 1)
     else:
         query = _narrowed(select(Client), filters).order_by(Client.sort_key, Client.id).limit(limit + 1)
@@ -656,7 +673,7 @@ def step_export(export_id: int, *, user) -> ClientExport:
     job = get_export(export_id, user=user)
     if job.status != "running":
         return job
-    filters = ClientFilters.from_mapping(job.filters)
+    filters = ClientFilters.from_mapping(job.filters, user=user)
     query = _filtered(select(Client), filters).order_by(Client.sort_key, Client.id).limit(EXPORT_CHUNK)
     if job.cursor_id is not None:
         query = query.where(or_(Client.sort_key > job.cursor_key,

@@ -1,8 +1,9 @@
 """The header search: one box that finds clients, loans and referrals of the current institution.
 
 What a query can match, each through an index, never a scan of a whole table:
-- clients: the beginning of a last, first or enterprise name, an enterprise number, a whole
-  national number (by its hash; only for roles that may see national numbers), a whole IBAN;
+- clients: what the client list's search finds (``clients.list_clients``): the beginning of a
+  last, first or enterprise name, an enterprise number, a whole IBAN, a whole national number (by
+  its hash; only for roles that may see national numbers);
 - loans: the institution's own file number, or a structured payment reference (which encodes the
   loan's id);
 - referrals offered to the institution: the referrer's external reference.
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import Client, Loan, Referral
 from core.models.referrals import ReferralOffer
-from core.services import clients, identifiers, payment_reference
+from core.services import clients, payment_reference
 
 #: at most this many hits per kind; the client list shows the rest of a name search
 LIMIT = 8
@@ -53,30 +54,11 @@ def search(query: str, *, user, limit: int = LIMIT) -> SearchResults:
     return results
 
 
-def _looks_like_national_number(query: str) -> bool:
-    digits = "".join(c for c in query if c.isdigit())
-    return len(digits) == 11 and not any(c.isalpha() for c in query)
-
-
 def _clients(query: str, user, limit: int) -> tuple[list[Client], bool]:
-    if _looks_like_national_number(query) and not clients.may_see_sensitive(user):
-        return [], False  # a coach may not test whether someone is a client by their national number
-    found, cursor = clients.list_clients(clients.ClientFilters(q=query), limit=limit)
-    iban = _iban(query)
-    if iban:
-        by_iban = db.session.scalars(select(Client).where(Client.iban == iban).limit(limit))
-        found += [client for client in by_iban if client not in found]
-    return found[:limit], cursor is not None
-
-
-def _iban(query: str) -> str | None:
-    compact = query.replace(" ", "").upper()
-    if len(compact) < 15 or not compact[:2].isalpha() or not compact[2:4].isdigit():
-        return None
-    try:
-        return identifiers.clean_iban(compact)
-    except ValueError:
-        return None
+    """The client list's own search (see ``clients.list_clients``), its first ``limit`` hits."""
+    filters = clients.ClientFilters(q=query, national_numbers=clients.may_see_sensitive(user))
+    found, cursor = clients.list_clients(filters, limit=limit)
+    return found, cursor is not None
 
 
 def _loans(query: str, limit: int) -> list[Loan]:

@@ -72,7 +72,7 @@ def _form_data(form: ClientForm) -> dict:
 @bp.route("/")
 @roles_required(*STAFF)
 def index():
-    filters = service.ClientFilters.from_mapping(request.args)
+    filters = service.ClientFilters.from_mapping(request.args, user=current_user)
     after = request.args.get("after")
     rows, next_cursor = service.list_clients(filters, after=after)
     return render("clients/index.html", fragment="clients/_rows.html", rows=rows,
@@ -341,7 +341,7 @@ def withdraw_consent(client_id: int, consent_id: int):
 @bp.route("/exports", methods=["POST"])
 @roles_required(*STAFF)
 def start_export():
-    filters = service.ClientFilters.from_mapping(request.form)
+    filters = service.ClientFilters.from_mapping(request.form, user=current_user)
     try:
         job = service.start_export(filters, request.form.get("format", ""), user=current_user)
     except ValidationFailed:
