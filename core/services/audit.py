@@ -43,7 +43,8 @@ def _actor() -> tuple[int | None, str]:
     return None, "system"
 
 
-def _plain(value):
+def plain(value):
+    """``value`` as the trail (and any JSON export) stores it: ISO dates, decimal strings."""
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -59,7 +60,7 @@ def _columns(obj) -> list[str]:
 
 
 def _snapshot(obj) -> dict:
-    return {key: SECRET if key in obj.__audit_secret__ else _plain(getattr(obj, key))
+    return {key: SECRET if key in obj.__audit_secret__ else plain(getattr(obj, key))
             for key in _columns(obj) if getattr(obj, key) is not None}
 
 
@@ -75,7 +76,7 @@ def _diff(obj) -> dict:
         else:
             old = history.deleted[0] if history.deleted else None
             new = history.added[0] if history.added else None
-            changes[key] = [_plain(old), _plain(new)]
+            changes[key] = [plain(old), plain(new)]
     return changes
 
 

@@ -2,19 +2,18 @@
 locale (the view forces the client's language)."""
 from __future__ import annotations
 
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from core import formatting
 from core.plugins import slug_for_id, state
 from core.services.identifiers import format_enterprise_number
 from core.services.prepayment import early_repayment_right
+from core.services.pdf import new_document
 
-FONTS = Path(__file__).resolve().parent.parent / "fonts"
 
 
 _money = formatting.money
@@ -49,14 +48,8 @@ def lender_line(lender: Lender) -> str:
 
 def offer_pdf(offer, product_name: str, language: str, lender: Lender | None = None) -> bytes:
     """A one-document summary: amounts, total cost of borrowing, APR, then the schedules."""
-    from fpdf import FPDF
-
     loan = offer.loan
-    pdf = FPDF(format="A4")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_page()
+    pdf = new_document()
     pdf.set_lang(language)
     pdf.set_font("DejaVu", "B", 14)
     pdf.multi_cell(0, 7, _("Loan offer and contract summary"), new_x="LMARGIN", new_y="NEXT")
@@ -108,9 +101,8 @@ def _schedule(pdf, schedule, title: str) -> None:
         pdf.cell(width, 5, head)
     pdf.ln()
     for i in schedule.instalments:
-        values = (str(i.number), format_date(i.due_on, "short"), format_decimal(i.principal, "#,##0.00"),
-                  format_decimal(i.interest, "#,##0.00"), format_decimal(i.total, "#,##0.00"),
-                  format_decimal(i.balance_after, "#,##0.00"))
+        values = (str(i.number), format_date(i.due_on, "short"), formatting.amount(i.principal),
+                  formatting.amount(i.interest), formatting.amount(i.total), formatting.amount(i.balance_after))
         for width, value in zip(widths, values):
             pdf.cell(width, 5, value)
         pdf.ln()

@@ -8,9 +8,6 @@ national number is given in clear (it is the person's own). The export itself is
 """
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, or_, select
@@ -22,6 +19,7 @@ from core.models.types import utcnow
 from core.services import audit, clients, identifiers
 from core.services.errors import NotFound
 from core.tenancy import TenantOwned
+from core.services.pdf import new_document
 
 FORMAT_VERSION = 1
 #: columns that hold no information for the person, only for the machine
@@ -31,16 +29,8 @@ _LEFT_OUT = {"version", "institution_id", "token_hash"}
 _LEFT_OUT_TABLES = {"submission_tokens"}
 
 
-def _plain(value):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
 def _row(obj) -> dict:
-    return {attr.key: _plain(getattr(obj, attr.key)) for attr in inspect(obj).mapper.column_attrs
+    return {attr.key: audit.plain(getattr(obj, attr.key)) for attr in inspect(obj).mapper.column_attrs
             if attr.key not in _LEFT_OUT and not attr.key.endswith(_LEFT_OUT_SUFFIXES)}
 
 
@@ -104,7 +94,7 @@ def _trail(records: list[tuple[str, int]]) -> list[dict]:
         by_type.setdefault(table, []).append(ident)
     conditions = [(AuditEntry.record_type == table) & AuditEntry.record_id.in_(ids) for table, ids in by_type.items()]
     entries = db.session.scalars(select(AuditEntry).where(or_(*conditions)).order_by(AuditEntry.id))
-    return [{"at": _plain(e.at), "actor": e.actor, "action": e.action, "record_type": e.record_type,
+    return [{"at": audit.plain(e.at), "actor": e.actor, "action": e.action, "record_type": e.record_type,
              "record_id": e.record_id, "changes": e.changes} for e in entries]
 
 
@@ -115,15 +105,7 @@ def section_title(table: str) -> str:
 
 def to_pdf(data: dict) -> bytes:
     """The same export as a readable document: the person, each section's rows, the trail."""
-    from fpdf import FPDF
-
-    from core.services.loan_documents import FONTS
-
-    pdf = FPDF(format="A4")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_page()
+    pdf = new_document()
     person = data["client"]
     _heading(pdf, _("Personal data held on %(name)s", name=f"{person['first_name']} {person['last_name']}"), 14)
     _line(pdf, _("Exported on %(at)s by %(by)s", at=data["exported_at"][:16].replace("T", " "), by=data["exported_by"]))

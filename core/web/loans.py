@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
-from flask_babel import force_locale, format_decimal, get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user

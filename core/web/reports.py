@@ -10,7 +10,6 @@ from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, abort, make_response, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 from flask_babel import gettext as _
 
 from core.models.compliance import MET, NOT_APPLICABLE, NOT_MET, PARTLY
 from core.services.compliance.assessments import AssessmentView, missing_text, status_label
 from core.services.spreadsheet_cells import csv_row
+from core.services.pdf import new_document
 
-FONTS = Path(__file__).resolve().parent.parent.parent / "fonts"
 
 
 def answer_label(answer: str | None) -> str:
@@ -67,13 +66,7 @@ def _summary_lines(report: AssessmentView, language: str) -> list[str]:
 
 def to_pdf(report: AssessmentView, language: str) -> bytes:
     """A plain, printable PDF of the assessment for the evaluator."""
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_page()
+    pdf = new_document()
     pdf.set_font("DejaVu", "B", 14)
     pdf.multi_cell(0, 7, _("Code-of-conduct self-assessment"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
