@@ -3,11 +3,13 @@ record kinds by name, in the admin's language."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from core.services import clients
 from core.tenancy import acting_for
 from tests.clients_data import client_data, make_client
 from tests.conftest import login, post
+from tests.loans_data import make_loan, pay
 
 
 def _changes_cells(page: str) -> str:
@@ -35,3 +37,16 @@ def test_the_trail_speaks_dutch_with_labels_not_columns(app, staff_a):
     assert '<option value="clients">Klant</option>' in page
     filtered = http.get("/admin/audit?record_type=clients").get_data(as_text=True)
     assert f"Klant #{person.id}" in filtered and "Gebruiker #" not in filtered
+
+
+def test_a_booking_reads_as_a_booking(app, staff_a):
+    """A code means what its kind of record means: a ledger entry's kind is a booking's label
+    (not a consent's), its amount in the reader's format."""
+    loan = make_loan(staff_a, disbursed_on=date(2025, 1, 15))
+    pay(staff_a, loan, date(2025, 2, 15), "1234.50")
+    http = app.test_client()
+    login(http, staff_a.admin)
+    post(http, "/language", {"lang": "nl"})
+    changes = _changes_cells(http.get("/admin/audit?record_type=loan_ledger").get_data(as_text=True))
+    assert ": Betaling</li>" in changes and ": payment</li>" not in changes
+    assert "1.234,50" in changes and "1234.50" not in changes

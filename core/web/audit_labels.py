@@ -8,7 +8,8 @@ with spaces for underscores.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from functools import lru_cache
 
 from flask_babel import format_date, format_datetime
@@ -32,12 +33,17 @@ CODE_LABELS = {
     "sector": SECTOR_LABELS, "stage": STAGE_LABELS, "region": REGION_LABELS, "role": filters.ROLE_LABELS,
     "gender": forms_clients.GENDER_LABELS, "education_level": forms_clients.EDUCATION_LABELS,
     "employment_status": forms_clients.EMPLOYMENT_LABELS, "legal_form": forms_clients.LEGAL_FORM_LABELS,
-    "preferred_language": forms_clients.LANGUAGE_LABELS, "kind": forms_clients.CONSENT_LABELS,
-    "method": forms_clients.METHOD_LABELS, "purpose_category": forms_loans.PURPOSE_LABELS,
-    "state": filters.OFFER_STATE_LABELS, "decline_reason": filters.REASON_LABELS,
+    "preferred_language": forms_clients.LANGUAGE_LABELS, "method": forms_clients.METHOD_LABELS,
+    "purpose_category": forms_loans.PURPOSE_LABELS, "state": filters.OFFER_STATE_LABELS,
+    "decline_reason": filters.REASON_LABELS,
 }
-STATUS_TABLES = {"clients": forms_clients.STATUS_LABELS, "loans": forms_loans.STATUS_LABELS}
+#: codes whose meaning depends on the kind of record (a consent's kind is not a booking's)
+RECORD_CODE_LABELS = {
+    ("clients", "status"): forms_clients.STATUS_LABELS, ("loans", "status"): forms_loans.STATUS_LABELS,
+    ("consents", "kind"): forms_clients.CONSENT_LABELS, ("loan_ledger", "kind"): forms_loans.LEDGER_LABELS,
+}
 SECRET = _l("(secret, not recorded)")
+_DECIMAL = re.compile(r"-?\d+\.\d+")
 YES, NO = _l("yes"), _l("no")
 
 
@@ -76,13 +82,14 @@ def value_text(record_type: str, key: str, value) -> str:
         return ", ".join(value_text(record_type, key, item) for item in value)
     if isinstance(value, dict):
         return "; ".join(f"{field_label(k)}: {value_text(record_type, k, v)}" for k, v in value.items())
-    table = STATUS_TABLES.get(record_type) if key == "status" else CODE_LABELS.get(key)
+    table = RECORD_CODE_LABELS.get((record_type, key), CODE_LABELS.get(key))
     if table is not None and str(value) in table:
         return str(table[str(value)])
     if isinstance(value, str):
         return _date_or_text(value)
     if isinstance(value, (int, float, Decimal)):
-        return formatting.number(value, 0 if float(value).is_integer() else 2)
+        number = Decimal(str(value))
+        return formatting.number(number, 0 if number == number.to_integral_value() else 2)
     return str(value)
 
 
@@ -94,11 +101,8 @@ def _date_or_text(value: str) -> str:
             return format_datetime(datetime.fromisoformat(value), "short")
     except ValueError:
         pass
-    try:
-        if value.replace(".", "", 1).replace("-", "", 1).isdigit() and "." in value:
-            return formatting.number(Decimal(value), 2)
-    except InvalidOperation:
-        pass
+    if _DECIMAL.fullmatch(value):  # amounts and rates are stored as decimal strings ("150.00")
+        return formatting.number(Decimal(value), 2)
     return value
 
 
