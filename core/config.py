@@ -44,16 +44,22 @@ def _instance_secret(instance_path: Path, env_name: str, file_name: str) -> str:
     return key_file.read_text().strip()
 
 
-def _create_whole(path: Path, content: str) -> None:
-    """Create ``path`` (mode 600) holding ``content`` unless it exists, so that no other process
-    ever reads it half written: the key is written to a file of our own, then hard-linked into
-    place, which fails for every process but the first (an ``O_EXCL`` create would let a second
-    worker read the empty file between the first one's create and its write)."""
+def _private_copy(path: Path, content: str) -> Path:
+    """``content`` in a new file beside ``path``, mode 600, that only this process knows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(content)
+    return temporary
+
+
+def _create_whole(path: Path, content: str) -> None:
+    """Create ``path`` (mode 600) holding ``content`` unless it exists, so that no other process
+    ever reads it half written: written to a file of our own, then hard-linked into place, which
+    fails for every process but the first (an ``O_EXCL`` create would let a second worker read the
+    empty file between the first one's create and its write)."""
+    temporary = _private_copy(path, content)
     try:
         os.link(temporary, path)
     except FileExistsError:
@@ -104,13 +110,7 @@ def data_key_file(instance_path: Path) -> Path | None:
 def write_data_keys(key_file: Path, keys: list[str]) -> None:
     """Replace the instance file's keys (one a line, newest first): written beside it with mode 600,
     then renamed over it, so a crash leaves the old file or the new one, never half of one."""
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("\n".join(keys) + "\n")
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, key_file)
+    os.replace(_private_copy(key_file, "\n".join(keys) + "\n"), key_file)
 
 
 def new_data_key() -> str:
