@@ -19,7 +19,7 @@ from wtforms.fields.core import UnboundField
 
 from core import formatting
 from core.web import filters, forms, forms_clients, forms_loans
-from core.web.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS
+from core.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS
 
 RECORD_LABELS = {
     "clients": _l("Client"), "client_notes": _l("Note"), "consents": _l("Consent"), "loans": _l("Loan"),
