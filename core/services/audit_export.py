@@ -6,6 +6,7 @@ import io
 import json
 
 from core.models.audit import AuditEntry
+from core.services import audit
 from core.services.spreadsheet_cells import csv_row
 
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "record_type", "record_id", "changes")
@@ -20,5 +21,5 @@ def to_csv(entries: list[AuditEntry]) -> str:
     for entry in entries:
         writer.writerow(csv_row([entry.id, entry.at.isoformat(), entry.actor, entry.action,
                                  entry.record_type, entry.record_id if entry.record_id is not None else "",
-                                 json.dumps(entry.changes, ensure_ascii=False, default=str)]))
+                                 json.dumps(audit.opened(entry), ensure_ascii=False, default=str)]))
     return out.getvalue()

@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms.fields.core import UnboundField
 
 from core import formatting
+from core.services import audit
 from core.web import filters, forms, forms_clients, forms_loans
 from core.web.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS
 
@@ -43,6 +44,7 @@ RECORD_CODE_LABELS = {
     ("consents", "kind"): forms_clients.CONSENT_LABELS, ("loan_ledger", "kind"): forms_loans.LEDGER_LABELS,
 }
 SECRET = _l("(secret, not recorded)")
+ERASED = _l("(erased personal data)")
 _DECIMAL = re.compile(r"-?\d+\.\d+")
 YES, NO = _l("yes"), _l("no")
 
@@ -76,6 +78,8 @@ def value_text(record_type: str, key: str, value) -> str:
         return "–"
     if value == "(secret)":
         return str(SECRET)
+    if value == "(erased)":  # core.services.audit.ERASED: the person's key was destroyed
+        return str(ERASED)
     if isinstance(value, bool):
         return str(YES if value else NO)
     if isinstance(value, list):
@@ -109,7 +113,7 @@ def _date_or_text(value: str) -> str:
 def changes_text(entry) -> list[tuple[str, str]]:
     """(field label, what happened) pairs of an entry: ``old → new`` for an update."""
     pairs = []
-    for key, value in (entry.changes or {}).items():
+    for key, value in audit.opened(entry).items():
         if entry.action == "update" and isinstance(value, list) and len(value) == 2:
             text = f"{value_text(entry.record_type, key, value[0])} → {value_text(entry.record_type, key, value[1])}"
         else:
