@@ -79,7 +79,8 @@ def _cache(session: Session) -> dict:
 
 
 def _forget_keys(session: Session, *_args) -> None:
-    """Keys are cached for one transaction only: another may destroy one meanwhile."""
+    """Keys are cached for one transaction only: another may destroy one meanwhile (a session
+    that stays in one transaction while another erases keeps seeing the key, as it sees the row)."""
     session.info.pop(_KEYS, None)
 
 
@@ -231,7 +232,7 @@ def install() -> None:
     """Attach the audit listener to every session (idempotent)."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
-    for name in ("after_commit", "after_rollback"):
+    for name in ("after_begin", "after_commit", "after_rollback"):
         if not event.contains(Session, name, _forget_keys):
             event.listen(Session, name, _forget_keys)
 
