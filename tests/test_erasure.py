@@ -233,3 +233,45 @@ def test_the_purge_chore_erases_after_retention_only(app, staff_a):
     assert entries[-1].action == "erase" and entries[-1].actor == "worker"
     assert entries[-1].changes["reason"] == erasure.PURGE_REASON
     assert chore.function()() == 0  # idempotent
+
+
+# --- entries written in clear before shred_01 ------------------------------------------------------
+
+def _legacy_entry(record_type: str, record_id: int, changes: dict, institution_id=None) -> None:
+    """An entry as the trail wrote it before personal values were sealed (straight into the table)."""
+    from core.models.types import utcnow
+
+    db.session.execute(AuditEntry.__table__.insert().values(
+        at=utcnow(), user_id=None, actor="old-version", action="create", institution_id=institution_id,
+        record_type=record_type, record_id=record_id, changes=changes))
+    db.session.commit()
+
+
+def test_audit_seal_encrypts_what_older_versions_wrote_in_clear(app, runner, staff_a, client):
+    made = make_client(staff_a)
+    _legacy_entry("clients", made.id, {"first_name": "Oldname", "last_name": "Clearly", "sector": "horeca"},
+                  staff_a.institution_id)
+    _legacy_entry("client_notes", 987654, {"client_id": made.id, "body": "Oldnote in clear"}, staff_a.institution_id)
+    _, token = make_referrer()
+    created = send(client, token, body()).get_json()
+    client.post(f"/api/v1/referrals/{created['id']}/withdraw", headers=auth(token))
+    _legacy_entry("referrals", created["id"], {"applicant_first_name": "Erasedbefore"})
+    assert "Oldname" in _raw_trail() and "Erasedbefore" in _raw_trail()
+
+    from core.cli import main
+
+    result = runner.invoke(main, ["audit", "seal", "--batch-size", "2"])
+    assert result.exit_code == 0, result.output
+    assert "sealed 3" in result.output
+    db.session.rollback()
+    raw = _raw_trail()
+    assert "Oldname" not in raw and "Oldnote" not in raw and "Erasedbefore" not in raw and "horeca" in raw
+    entries = _entries("clients", made.id)
+    assert audit.opened(entries[-1]) == {"first_name": "Oldname", "last_name": "Clearly", "sector": "horeca"}
+    assert audit.opened(_entries("client_notes", 987654)[0])["body"] == "Oldnote in clear"
+    # an applicant erased before: no new key made for them, the value is simply gone
+    assert audit.opened(_entries("referrals", created["id"])[-1]) == {"applicant_first_name": audit.ERASED}
+    assert db.session.scalar(select(func.count()).select_from(SubjectKey).where(
+        SubjectKey.kind == "referral", SubjectKey.subject_id == created["id"])) == 0
+    again = runner.invoke(main, ["audit", "seal"])
+    assert again.exit_code == 0 and "sealed 0" in again.output

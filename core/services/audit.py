@@ -270,6 +270,10 @@ def personal_models() -> dict[str, type]:
             and mapper.class_.__audit_subject__ is not None}
 
 
+def _in_clear(value) -> bool:
+    return not is_sealed(value) and value != ERASED
+
+
 def _subject_ids(model, record_ids: set[int]) -> dict[int, int]:
     """record id -> subject id: from the row, else (the row was deleted) from its create entry."""
     attribute = model.__audit_subject__[1]
@@ -293,7 +297,7 @@ def _seal_rows(rows) -> int:
     sealed; the only change the trail ever gets. Returns how many rows were rewritten."""
     models = personal_models()
     todo = [row for row in rows if row[1] in models and row[2] is not None and any(
-        key in models[row[1]].__audit_personal__ and not is_sealed(value) for key, value in (row[3] or {}).items())]
+        key in models[row[1]].__audit_personal__ and _in_clear(value) for key, value in (row[3] or {}).items())]
     by_table: dict[str, set[int]] = {}
     for row in todo:
         by_table.setdefault(row[1], set()).add(row[2])
@@ -307,7 +311,7 @@ def _seal_rows(rows) -> int:
             continue  # the subject cannot be told: left as it is (counted by the caller's report)
         subject = (model.__audit_subject__[0], subject_id)
         new = {key: (ERASED if subject in erased else _seal(db.session, subject, value))
-               if key in model.__audit_personal__ and not is_sealed(value) else value
+               if key in model.__audit_personal__ and _in_clear(value) else value
                for key, value in changes.items()}
         db.session.execute(update(AuditEntry.__table__).where(AuditEntry.__table__.c.id == entry_id)
                            .values(changes=new))
