@@ -275,3 +275,20 @@ def test_audit_seal_encrypts_what_older_versions_wrote_in_clear(app, runner, sta
         SubjectKey.kind == "referral", SubjectKey.subject_id == created["id"])) == 0
     again = runner.invoke(main, ["audit", "seal"])
     assert again.exit_code == 0 and "sealed 0" in again.output
+
+
+def test_a_trail_read_without_its_data_key_says_unreadable_not_erased(app, staff_a):
+    from core.web.audit_labels import value_text
+
+    made = make_client(staff_a)
+    entry = _entries("clients", made.id)[0]
+    db.session.rollback()
+    before = app.config.get("MICROFIN_DATA_KEYS")
+    app.config["MICROFIN_DATA_KEYS"] = ["another-key-than-the-one-it-was-written-with"]
+    try:
+        assert audit.opened(entry)["first_name"] == audit.UNREADABLE
+        with app.test_request_context():
+            assert "unreadable" in value_text("clients", "first_name", audit.UNREADABLE)
+    finally:
+        app.config["MICROFIN_DATA_KEYS"] = before
+        db.session.rollback()

@@ -29,6 +29,8 @@ from core.models.types import utcnow
 SECRET = "(secret)"
 #: what ``opened`` gives for a personal value whose subject's key is gone
 ERASED = "(erased)"
+#: what ``opened`` gives when the person's key exists but no configured data key opens it
+UNREADABLE = "(unreadable)"
 PERSONAL = "$personal"
 _KEYS = "microfin_subject_keys"
 _actor_override: ContextVar[tuple[int | None, str] | None] = ContextVar("microfin_actor", default=None)
@@ -141,7 +143,10 @@ def _open(session: Session, value):
     if not is_sealed(value):
         return value
     kind, _, ident = value[PERSONAL].partition(":")
-    fernet = _key_of(session, (kind, int(ident)), create=False)
+    try:
+        fernet = _key_of(session, (kind, int(ident)), create=False)
+    except InvalidToken:  # a restore without its data key: the value is there, not erased
+        return UNREADABLE
     if fernet is None:
         return ERASED
     try:

@@ -45,6 +45,7 @@ RECORD_CODE_LABELS = {
 }
 SECRET = _l("(secret, not recorded)")
 ERASED = _l("(erased personal data)")
+UNREADABLE = _l("(personal data, unreadable without the data key it was written with)")
 _DECIMAL = re.compile(r"-?\d+\.\d+")
 YES, NO = _l("yes"), _l("no")
 
@@ -80,6 +81,8 @@ def value_text(record_type: str, key: str, value) -> str:
         return str(SECRET)
     if value == "(erased)":  # core.services.audit.ERASED: the person's key was destroyed
         return str(ERASED)
+    if value == "(unreadable)":  # core.services.audit.UNREADABLE
+        return str(UNREADABLE)
     if isinstance(value, bool):
         return str(YES if value else NO)
     if isinstance(value, list):
