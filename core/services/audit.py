@@ -88,26 +88,50 @@ def _forget_keys(session: Session, *_args) -> None:
 
 def _key_of(session: Session, subject: tuple[str, int], *, create: bool) -> Fernet | None:
     """The Fernet of ``subject``'s key; made and stored when missing and ``create``."""
+    cache = _cache(session)
+    if cache.get(subject) is None and not (subject in cache and not create):
+        _load_keys(session, {subject}, create=create)
+    return cache[subject]
+
+
+def _load_keys(session: Session, subjects: set[tuple[str, int]], *, create: bool) -> None:
+    """Read the keys of ``subjects`` into the cache in a few statements (a portfolio import flushes
+    thousands of new clients at once); with ``create``, make and store the missing ones first."""
     from core.services import data_keys
 
     cache = _cache(session)
-    if cache.get(subject) is not None or (subject in cache and not create):
-        return cache[subject]
+    wanted = sorted(subject for subject in subjects if cache.get(subject) is None)
+    if not wanted:
+        return
     table = SubjectKey.__table__
     connection = session.connection()
-    query = select(table.c.key).where(table.c.kind == subject[0], table.c.subject_id == subject[1])
-    stored = connection.execute(query).scalar()
-    if stored is None and create:
-        sealed = data_keys.seal(data_keys.SUBJECT_KEY, Fernet.generate_key().decode())
+
+    def stored() -> dict:
+        found = {}
+        for kind in {subject[0] for subject in wanted}:
+            ids = [ident for k, ident in wanted if k == kind]
+            for start in range(0, len(ids), 500):
+                found.update({(kind, row.subject_id): row.key for row in connection.execute(
+                    select(table.c.subject_id, table.c.key).where(
+                        table.c.kind == kind, table.c.subject_id.in_(ids[start:start + 500])))})
+        return found
+
+    found = stored()
+    missing = [subject for subject in wanted if subject not in found]
+    if missing and create:
+        sealer, now = data_keys.fernet(data_keys.SUBJECT_KEY), utcnow()
         if connection.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as insert_once
         else:
             from sqlalchemy.dialects.sqlite import insert as insert_once
-        connection.execute(insert_once(table).values(kind=subject[0], subject_id=subject[1], key=sealed,
-                                                     created_at=utcnow()).on_conflict_do_nothing())
-        stored = connection.execute(query).scalar()
-    cache[subject] = Fernet(data_keys.unseal(data_keys.SUBJECT_KEY, stored).encode()) if stored else None
-    return cache[subject]
+        connection.execute(insert_once(table).on_conflict_do_nothing(), [
+            {"kind": kind, "subject_id": ident, "key": sealer.encrypt(Fernet.generate_key()).decode(),
+             "created_at": now} for kind, ident in missing])
+        found = stored()  # another transaction may have stored one first: its key wins
+    opener = data_keys.fernet(data_keys.SUBJECT_KEY)
+    for subject in wanted:
+        token = found.get(subject)
+        cache[subject] = Fernet(opener.decrypt(token.encode())) if token else None
 
 
 def destroy_key(kind: str, subject_id: int) -> bool:
@@ -210,7 +234,21 @@ def _row(obj, action: str, changes: dict) -> dict:
     }
 
 
+def _personal_subjects(session: Session) -> set[tuple[str, int]]:
+    """The persons whose values this flush writes (new rows, and changed personal columns)."""
+    found = {subject for obj in session.new if isinstance(obj, Audited) and (subject := subject_of(obj))}
+    for obj in session.dirty:
+        if isinstance(obj, Audited) and (subject := subject_of(obj)) and subject not in found:
+            state = inspect(obj)
+            if any(state.attrs[key].history.has_changes() for key in obj.__audit_personal__):
+                found.add(subject)
+    return found
+
+
 def _after_flush(session: Session, _flush_context) -> None:
+    subjects = _personal_subjects(session)
+    if subjects:
+        _load_keys(session, subjects, create=True)
     rows = [_row(o, "create", _snapshot(o, session)) for o in session.new if isinstance(o, Audited)]
     for obj in session.dirty:
         if isinstance(obj, Audited) and (changes := _diff(obj, session)):
