@@ -292,3 +292,30 @@ def test_a_trail_read_without_its_data_key_says_unreadable_not_erased(app, staff
     finally:
         app.config["MICROFIN_DATA_KEYS"] = before
         db.session.rollback()
+
+
+def test_nothing_more_is_recorded_on_an_erased_client(client, staff_a, as_user):
+    made = make_client(staff_a)
+    as_user(staff_a.admin)
+    assert _erase(client, staff_a, made.id).status_code == 303
+    note = post(client, f"/clients/{made.id}/notes", {"body": "Amina called back"}, token_from=f"/clients/{made.id}")
+    assert note.status_code == 422 and "nothing more can be recorded" in note.get_data(as_text=True)
+    db.session.rollback()
+    assert "Amina called back" not in _raw_trail()
+    with acting_for(staff_a.institution_id):
+        assert db.session.scalar(select(func.count()).select_from(ClientNote).where(ClientNote.client_id == made.id)) == 0
+
+
+def test_the_institutions_retention_setting_moves_the_purge(app, staff_a):
+    from core.models import PluginSetting
+
+    old = _repaid_client(staff_a, 11, "Eleven")
+    with acting_for(staff_a.institution_id):
+        db.session.add(PluginSetting(key="retention_years", value=12))
+        db.session.commit()
+        assert erasure.retention_years() == 12
+        assert erasure.retention_of(old.id).until == _years_ago(11).replace(year=_years_ago(11).year + 12)
+    assert erasure.purge_everywhere() == 0
+    db.session.rollback()
+    with acting_for(staff_a.institution_id):
+        assert db.session.get(Client, old.id).erased_at is None

@@ -31,8 +31,10 @@ from core.services import audit, plugin_settings
 from core.services.errors import NotFound, ValidationFailed
 
 DEFAULT_RETENTION_YEARS = 10
-#: loans that are loan records (paid out); a draft, an application or a refusal is not kept
+#: loans that are loan records (paid out); a draft or a refusal is not kept
 RECORD_STATUSES = ("active", "repaid", "written_off")
+#: loans that hold an erasure: paid out and not ended, or an application on its way
+RUNNING_STATUSES = ("submitted", "approved", "active")
 #: the grounds of GDPR art. 17(1), and the purge's own
 REASONS = ("subject_request", "consent_withdrawn", "no_longer_needed", "objection", "unlawful")
 PURGE_REASON = "retention_ended"
@@ -75,16 +77,20 @@ def _add_years(day: date, years: int) -> date:
 
 
 def _ends(client_ids: list[int] | None = None) -> dict[int, tuple[bool, date | None]]:
-    """client id -> (a loan still running, the last repayment or closing day of their loans)."""
-    loans = (select(Loan.client_id, func.sum(case((Loan.status == "active", 1), else_=0)).label("running"),
+    """client id -> (a loan still running, the last repayment or closing day of their loans);
+    without ``client_ids``, every client not erased yet."""
+    loans = (select(Loan.client_id, func.sum(case((Loan.status.in_(RUNNING_STATUSES), 1), else_=0)).label("running"),
                     func.max(Loan.closed_on).label("closed"))
-             .where(Loan.status.in_(RECORD_STATUSES)).group_by(Loan.client_id))
+             .where(Loan.status.in_((*RECORD_STATUSES, *RUNNING_STATUSES))).group_by(Loan.client_id))
     paid = (select(Loan.client_id, func.max(LedgerEntry.value_date).label("paid"))
             .join(LedgerEntry, LedgerEntry.loan_id == Loan.id)
             .where(Loan.status.in_(RECORD_STATUSES), LedgerEntry.kind.in_(("payment", "recovery")))
             .group_by(Loan.client_id))
     if client_ids is not None:
         loans, paid = loans.where(Loan.client_id.in_(client_ids)), paid.where(Loan.client_id.in_(client_ids))
+    else:
+        kept = select(Client.id).where(Client.erased_at.is_(None))
+        loans, paid = loans.where(Loan.client_id.in_(kept)), paid.where(Loan.client_id.in_(kept))
     found = {row.client_id: (bool(row.running), row.closed) for row in db.session.execute(loans)}
     for row in db.session.execute(paid):
         running, closed = found[row.client_id]
