@@ -29,7 +29,9 @@ class Audited:
 
 
 class AuditEntry(TenantScoped, db.Model):
-    """One recorded action. Rows are only ever inserted (see core.services.audit)."""
+    """One recorded action. Rows are only ever inserted (see core.services.audit), with one
+    exception: personal values written in clear by older versions are rewritten sealed
+    (``audit.seal_history``, ``audit.seal_records``); who, what and when never change."""
 
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_record", "record_type", "record_id"),
