@@ -319,3 +319,25 @@ def test_the_institutions_retention_setting_moves_the_purge(app, staff_a):
     db.session.rollback()
     with acting_for(staff_a.institution_id):
         assert db.session.get(Client, old.id).erased_at is None
+
+
+def test_rotating_the_data_key_keeps_the_trail_readable(make_app):
+    from core.cli import main
+    from core.tenancy import all_institutions as everywhere
+    from tests.conftest import make_staff
+
+    old, new = "old-data-key-" + "o" * 40, "new-data-key-" + "n" * 40
+    old_app = make_app(MICROFIN_DATA_KEYS=[old])
+    with old_app.app_context():
+        made = make_client(make_staff("microstart"))
+        client_id = made.id
+        db.session.remove()
+    both = make_app(MICROFIN_DATA_KEYS=[new, old])
+    result = both.test_cli_runner().invoke(main, ["keys", "rotate"])
+    assert result.exit_code == 0 and "keys of persons" in result.output, result.output
+    new_only = make_app(MICROFIN_DATA_KEYS=[new])
+    with new_only.app_context(), everywhere("test"):
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.record_type == "clients",
+                                                           AuditEntry.record_id == client_id))
+        assert audit.opened(entry)["first_name"] == "Amina"
+        db.session.remove()
