@@ -341,3 +341,25 @@ def test_rotating_the_data_key_keeps_the_trail_readable(make_app):
                                                            AuditEntry.record_id == client_id))
         assert audit.opened(entry)["first_name"] == "Amina"
         db.session.remove()
+
+
+def test_the_mails_to_the_client_and_their_followup_links_go_with_their_data(app, staff_a):
+    from core.models import Followup, OutboxMail
+    from tests.followup_helpers import consent, run_chore
+    from tests.reports_data import make_loan as make_financed, person
+
+    made = person(staff_a, first_name="Amina", email="amina@example.be", preferred_language="fr")
+    make_financed(staff_a, made, "5000", date(2025, 1, 10))
+    consent(staff_a, made)
+    assert run_chore(staff_a, date(2025, 7, 10)).invited == 1
+    with all_institutions("test"):
+        assert db.session.scalar(select(func.count()).select_from(OutboxMail)
+                                 .where(OutboxMail.to_address == "amina@example.be")) == 1
+    with acting_for(staff_a.institution_id):
+        erasure.apply(made.id, user=staff_a.admin, how="pseudonymise", reason="subject_request", confirmed=True)
+    db.session.rollback()
+    with all_institutions("test"):
+        assert db.session.scalar(select(func.count()).select_from(OutboxMail)
+                                 .where(OutboxMail.to_address == "amina@example.be")) == 0
+        assert db.session.scalar(select(func.count()).select_from(Followup).where(
+            Followup.client_id == made.id, Followup.token_hash.is_not(None))) == 0

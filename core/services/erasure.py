@@ -1,7 +1,8 @@
 """A client's right to erasure (GDPR art. 17), within the legal retention of loan records.
 
 - **Erase**: the person's data in the client row replaced, their notes and plugin field values
-  deleted, the free text of their coaching and loans emptied, and their key destroyed
+  deleted, the mails sent to them removed from the outbox (and their follow-up links closed), the
+  free text of their coaching and loans emptied, and their key destroyed
   (``audit.destroy_key``): the trail keeps who did what and when, and none of their values.
   Allowed while no loan record is within retention.
 - **Pseudonymise**: while loan records must be kept (a loan still running, or repaid less than
@@ -22,7 +23,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 
 from core.extensions import db
 from core.models import Client, ClientFieldValue, ClientNote, CoachingSession, CoachingTrack, LedgerEntry, Loan
@@ -113,9 +114,30 @@ def _records(client: Client) -> dict[str, list[int]]:
     return found
 
 
+#: the kinds of mail sent to a client (not to staff): removed from the outbox with the person
+CLIENT_MAIL_KINDS = ("followup",)
+
+
+def _forget_mails(client: Client) -> None:
+    """The mails sent or queued to the client (their name and address are in them), and the
+    follow-up links they carried (a link mailed before no longer opens anything)."""
+    from core.models import Followup, MailDelivery, OutboxMail
+
+    if client.email:
+        mails = select(OutboxMail.id).where(OutboxMail.institution_id == client.institution_id,
+                                            OutboxMail.to_address == client.email,
+                                            OutboxMail.kind.in_(CLIENT_MAIL_KINDS))
+        db.session.execute(delete(MailDelivery).where(MailDelivery.mail_id.in_(mails)))
+        db.session.execute(delete(OutboxMail).where(OutboxMail.id.in_(mails)))
+    for followup in db.session.scalars(select(Followup).where(Followup.client_id == client.id,
+                                                             Followup.token_hash.is_not(None))):
+        followup.token_hash = followup.token_expires_at = None
+
+
 def _replace_person(client: Client) -> None:
     from core.services.clients import search_key
 
+    _forget_mails(client)
     client.first_name, client.last_name = PLACEHOLDER_FIRST_NAME, f"#{client.id}"
     client.birth_date = PLACEHOLDER_BIRTH_DATE
     for name in ("email", "phone", "street", "city", "country_of_birth", "education_level",
