@@ -65,6 +65,13 @@ class Retention:
         return self.running or (self.until is not None and today < self.until)
 
 
+def today() -> date:
+    """Today in Brussels, the calendar of the chores (``core.services.chores.today``)."""
+    from core.services.chores import today as brussels_today
+
+    return brussels_today()
+
+
 def retention_years() -> int:
     value = plugin_settings.effective().get("retention_years")
     return value if isinstance(value, int) and value > 0 else DEFAULT_RETENTION_YEARS
@@ -171,7 +178,7 @@ def _check(client: Client, how: str, reason: str, confirmed: bool) -> Retention:
     elif how == "pseudonymise" and client.pseudonymised_at is not None:
         errors[""] = _("This client's data was pseudonymised already.")
     retention = retention_of(client.id)
-    if how == "erase" and retention.holds(date.today()):
+    if how == "erase" and retention.holds(today()):
         errors["how"] = (_("A loan of this client is still running: its records must be kept. Pseudonymise "
                            "instead; the data is erased once the loan ended and its retention passed.")
                          if retention.running else
@@ -221,13 +228,13 @@ def _apply(client: Client, how: str, reason: str, retention: Retention) -> None:
         (retention.until.isoformat() if retention.until and how != "erase" else None)})
 
 
-def purge(today: date | None = None) -> int:
+def purge(on: date | None = None) -> int:
     """Erase the current institution's clients whose loan records passed retention; how many."""
-    today = today or date.today()
+    on = on or today()
     years = retention_years()
     done = 0
     for client_id, (running, last) in _ends().items():
-        if running or last is None or today < _add_years(last, years):
+        if running or last is None or on < _add_years(last, years):
             continue
         client = db.session.get(Client, client_id)
         if client is None or client.erased_at is not None:

@@ -281,7 +281,7 @@ def erase(client_id: int):
     form.reason.choices = [SelectChoice("", "—"), *(SelectChoice(code, erasure.REASON_LABELS[code])
                                                     for code in erasure.REASONS)]
     retention = erasure.retention_of(client.id)
-    page = dict(client=client, form=form, retention=retention, held=retention.holds(date.today()))
+    page = dict(client=client, form=form, retention=retention, held=retention.holds(erasure.today()))
     if request.method == "GET":
         form.how.data = "pseudonymise" if page["held"] else "erase"
         return render("clients/erase.html", **page)
