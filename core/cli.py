@@ -459,6 +459,30 @@ def keys_prune():
     click.echo(f"Removed {len(configured) - 1} older key(s) from {key_file}; restart every process.")
 
 
+# --- the audit trail's personal values ------------------------------------------------------------
+
+@main.group("audit")
+def audit_group():
+    """The audit trail (docs/deploy.md, "Security")."""
+
+
+@audit_group.command("seal")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Audit entries read per transaction.")
+@with_appcontext
+def audit_seal(batch_size):
+    """Encrypt the personal values older entries hold in clear with the key of their person (once,
+    after upgrading past revision shred_01; idempotent, resumable)."""
+    from core.extensions import db
+    from core.services import audit
+
+    with audit.acting_as("cli"):
+        read, written = audit.seal_history(batch_size=batch_size)
+        audit.record_event("audit-sealed", "audit_entries", {"read": read, "sealed": written})
+        db.session.commit()
+    click.echo(f"read {read} entries of records with personal values, sealed {written}")
+
+
 # --- referrers and the webhook worker -------------------------------------------------------
 
 @main.group()

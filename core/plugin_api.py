@@ -68,6 +68,7 @@ __all__ = [
     "MAX_PREPAYMENT_INDEMNITY_MONTHS",
     "late_notice_setting",
     "followup_months_setting",
+    "retention_setting",
     "province_for_postal_code",
     "public",
     "region_for_postal_code",
@@ -833,6 +834,18 @@ def late_notice_setting(default: int = 7) -> Setting:
                          "Melden wanneer een aflossing meer dan zoveel dagen achterstaat",
                          "Signaler une échéance en retard de plus de ce nombre de jours"),
                    default=default, minimum=1, maximum=365)
+
+
+def retention_setting(default: int = 10) -> Setting:
+    """The setting of how many years a client's loan records are kept after the last repayment
+    (``retention_years``; core uses 10 when it is not declared): before, a client's data can only be
+    pseudonymised; after, the worker erases it (``core.services.erasure``). Add it to
+    ``Institution.settings()`` to let the institution's admin choose."""
+    return Setting("retention_years", "int",
+                   texts("Keep loan records this many years after the last repayment",
+                         "Kredietdossiers zoveel jaar na de laatste terugbetaling bewaren",
+                         "Conserver les dossiers de crédit ce nombre d'années après le dernier remboursement"),
+                   default=default, minimum=1, maximum=30)
 
 
 FOLLOWUP_MONTHS_CHOICES = ("6,12,24,36", "12,24,36", "6,12,24,36,48", "12,24,36,48,60")

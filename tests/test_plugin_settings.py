@@ -20,6 +20,7 @@ MICROSTART_FORM = {
     "honour_loan_divisor": "3", "honour_loan_base": "microloan", "honour_loan_max_deferral_months": "24",
     "prepayment_indemnity_months": "0",
     "late_notice_days": "7",
+    "retention_years": "10",
     "followup_months": "6,12,24,36",
 }
 
@@ -117,13 +118,14 @@ def test_settings_of_one_institution_do_not_reach_another(as_user, staff_a, staf
     post(client, "/admin/settings", {**MICROSTART_FORM, "jump_rate": "13"})
     with acting_for(staff_b.institution_id):
         assert plugin_settings.effective() == {"referral_language_required": False, "late_notice_days": 7,
-                                               "serves_brussels": False}
+                                               "retention_years": 10, "serves_brussels": False}
         assert db.session.scalars(select(PluginSetting)).all() == []
 
 
 def test_hefboom_admin_widens_the_regions(as_user, staff_b):
     client = as_user(staff_b.admin)
-    assert post(client, "/admin/settings", {"serves_brussels": "y", "late_notice_days": "7"}).status_code == 200
+    assert post(client, "/admin/settings", {"serves_brussels": "y", "late_notice_days": "7",
+                                                     "retention_years": "10"}).status_code == 200
     with acting_for(staff_b.institution_id):
         from core.plugin_api import ReferralFacts
         profile = plugin_settings.current_profile()

@@ -47,6 +47,7 @@ MICROSTART = {
     "young_business_max_amount": "15000", "max_term_months": "60", "guarantor_required": "y",
     "honour_loan_divisor": "3", "honour_loan_base": "microloan", "honour_loan_max_deferral_months": "24",
     "prepayment_indemnity_months": "0", "late_notice_days": "7", "followup_months": "6,12,24,36",
+    "retention_years": "10",
 }
 
 

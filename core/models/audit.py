@@ -16,14 +16,22 @@ class Audited:
 
     ``__audit_secret__`` names columns whose values are never written (only that they changed);
     ``__audit_ignore__`` names columns not worth recording (bookkeeping timestamps).
+    ``__audit_personal__`` names columns holding a person's data: their values are written
+    encrypted with the key of the person ``__audit_subject__`` names, as (subject kind, the
+    attribute holding the subject's id), e.g. ``("client", "client_id")``; erasing the person
+    destroys that key (crypto-shredding, ``core.models.subject_keys``).
     """
 
     __audit_secret__: frozenset[str] = frozenset()
     __audit_ignore__: frozenset[str] = frozenset()
+    __audit_personal__: frozenset[str] = frozenset()
+    __audit_subject__: tuple[str, str] | None = None
 
 
 class AuditEntry(TenantScoped, db.Model):
-    """One recorded action. Rows are only ever inserted (see core.services.audit)."""
+    """One recorded action. Rows are only ever inserted (see core.services.audit), with one
+    exception: personal values written in clear by older versions are rewritten sealed
+    (``audit.seal_history``, ``audit.seal_records``); who, what and when never change."""
 
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_record", "record_type", "record_id"),

@@ -22,6 +22,8 @@ class CoachingTrack(Audited, TenantOwned, db.Model):
     """The free coaching of one client, from before the loan until it is repaid."""
 
     __tablename__ = "coaching_tracks"
+    __audit_personal__ = frozenset({"final_note"})
+    __audit_subject__ = ("client", "client_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), unique=True)
@@ -39,6 +41,8 @@ class CoachingSession(Audited, TenantOwned, db.Model):
     """One individual coaching session (held, or planned when its date is ahead)."""
 
     __tablename__ = "coaching_sessions"
+    __audit_personal__ = frozenset({"topics", "notes"})
+    __audit_subject__ = ("client", "client_id")
     __table_args__ = (Index("ix_coaching_sessions_coach_on", "institution_id", "coach_id", "held_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

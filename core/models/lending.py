@@ -36,6 +36,8 @@ class Loan(Audited, TenantOwned, db.Model):
         Index("ix_loans_institution_disbursed", "institution_id", "disbursed_on"),
     )
     __audit_ignore__ = frozenset({"created_at", "version"})
+    __audit_personal__ = frozenset({"purpose", "decision_note"})
+    __audit_subject__ = ("client", "client_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -36,6 +36,13 @@ class Client(Audited, TenantOwned, db.Model):
     __tablename__ = "clients"
     __audit_secret__ = frozenset({"national_number_hash", "national_number_secret"})
     __audit_ignore__ = frozenset({"created_at", "sort_key", "first_name_key", "enterprise_key"})
+    #: what erasure and pseudonymisation remove (``core.services.erasure``); the codes that stay
+    #: for the reports (region, sector, stage, intake_*) are written in clear
+    __audit_personal__ = frozenset({
+        "first_name", "last_name", "birth_date", "email", "phone", "street", "city", "country_of_birth",
+        "education_level", "employment_status", "disability", "household_size", "national_number_last",
+        "enterprise_name", "enterprise_number", "iban"})
+    __audit_subject__ = ("client", "id")
     __table_args__ = (
         Index("ix_clients_list", "institution_id", "sort_key", "id"),
         # the sort key rides along so a search branch yields (id, sort key) from the index alone
@@ -91,6 +98,10 @@ class Client(Audited, TenantOwned, db.Model):
     intake_job_seeker: Mapped[bool | None] = mapped_column(Boolean)
     intake_disability: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the person's data replaced while the loan records are kept (``core.services.erasure``)
+    pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the person's data erased and their key destroyed: nothing left identifies them
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -124,6 +135,8 @@ class ClientNote(Audited, TenantOwned, db.Model):
     """A free note on a client's timeline."""
 
     __tablename__ = "client_notes"
+    __audit_personal__ = frozenset({"body"})
+    __audit_subject__ = ("client", "client_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)

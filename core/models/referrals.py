@@ -91,6 +91,12 @@ class Referral(Audited, db.Model):
         Index("ix_referrals_external_reference", "external_reference"),  # the header search
     )
     __audit_ignore__ = frozenset({"updated_at"})
+    #: what a withdrawal erases (``core.services.referrals._erase_personal_data``)
+    __audit_personal__ = frozenset({
+        "applicant_first_name", "applicant_last_name", "applicant_birth_date", "applicant_match_key",
+        "national_number_hash", "applicant_email", "applicant_phone", "postal_code", "purpose",
+        "enterprise_number", "collective_debt_settlement", "undischarged_bankruptcy"})
+    __audit_subject__ = ("referral", "id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referrer_id: Mapped[int] = mapped_column(ForeignKey("referrers.id"), index=True)
@@ -156,6 +162,8 @@ class ReferralOffer(Audited, TenantOwned, db.Model):
     """
 
     __tablename__ = "referral_offers"
+    __audit_personal__ = frozenset({"notes"})
+    __audit_subject__ = ("referral", "referral_id")
     __table_args__ = (Index("ix_referral_offers_state_institution", "state", "institution_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

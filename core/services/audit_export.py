@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 
 from core.models.audit import AuditEntry
+from core.services import audit
 from core.services.spreadsheet_cells import csv_row
 
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "record_type", "record_id", "changes")
@@ -47,5 +48,5 @@ def to_csv(entries: list[AuditEntry], words: AuditWords = AuditWords()) -> str:
             entry.id, entry.at.isoformat(), entry.actor, words.action(entry.action), entry.action,
             words.record(entry.record_type), entry.record_type,
             entry.record_id if entry.record_id is not None else "", changes,
-            json.dumps(entry.changes, ensure_ascii=False, default=str)]))
+            json.dumps(audit.opened(entry), ensure_ascii=False, default=str)]))
     return out.getvalue()

@@ -104,6 +104,7 @@ CHORES: list[Chore] = [
     Chore("purge-self-referral-requests", "daily", "core.services.self_referrals:purge_stale", at=time(3, 15)),
     Chore("purge-user-sessions", "daily", "core.services.user_sessions:purge", at=time(3, 5)),
     Chore("followups", "daily", "core.services.followups:send_due_everywhere", at=time(10, 0)),
+    Chore("purge-retention", "daily", "core.services.erasure:purge_everywhere", at=time(3, 45)),
 ]
 
 

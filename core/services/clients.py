@@ -316,6 +316,10 @@ def create_client(data: dict, *, user, confirm_duplicate: bool = False,
     return client
 
 
+#: an erased client is a shell kept for the reports and the trail: nothing is written on it again
+ERASED_MESSAGE = _l("This client's data was erased: nothing more can be recorded on them.")
+
+
 def update_client(client_id: int, data: dict, *, user, version: int,
                   extra_fields: dict | None = None) -> Client:
     """Save an edit made on the form opened at ``version``; ``EditConflict`` if someone saved since.
@@ -323,6 +327,8 @@ def update_client(client_id: int, data: dict, *, user, version: int,
     The intake snapshot is not touched; fields the user's role may not see are kept.
     """
     client = get_client(client_id)
+    if client.erased_at is not None:
+        raise ValidationFailed({"": ERASED_MESSAGE})
     if int(version or 0) != client.version:
         raise EditConflict()
     errors: dict = {}
@@ -591,6 +597,8 @@ def withdraw_consent(consent_id: int, *, client_id: int) -> Consent:
 def add_note(client_id: int, body: str, *, user) -> ClientNote:
     """Add a note to the client's timeline."""
     client = get_client(client_id)
+    if client.erased_at is not None:
+        raise ValidationFailed({"body": ERASED_MESSAGE})
     body = (body or "").strip()
     if not body:
         raise ValidationFailed({"body": _l("Write the note first.")})

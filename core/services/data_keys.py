@@ -8,7 +8,8 @@ it), after which the older keys can be removed from the configuration.
 
 Encrypted columns: national numbers (``clients.national_number_secret``), second-factor secrets
 (``users.totp_secret``), webhook signing secrets (``referrers.webhook_secret``) and the key of
-the national-number hashes (``data_secrets``: kept as data so that rotating never changes a hash).
+the national-number hashes (``data_secrets``: kept as data so that rotating never changes a hash),
+and the keys of the persons whose personal values the audit trail holds (``subject_keys``).
 """
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ from core.models.accounts import User
 from core.models.data_secrets import DataSecret
 from core.models.people import Client
 from core.models.referrals import Referrer
+from core.models.subject_keys import SubjectKey
 
 NATIONAL_NUMBER = b"national-number-encryption"
 SECOND_FACTOR = b"second-factor-secret-encryption"
 WEBHOOK_SECRET = b"webhook-secret-encryption"
 DATA_SECRET = b"data-secret-encryption"
+SUBJECT_KEY = b"subject-key-encryption"
 #: the purpose the national-number hash key was derived with before it was kept as data
 LEGACY_MATCH = b"national-number-match"
 MATCH_KEY = "match-key"
@@ -52,6 +55,7 @@ ENCRYPTED_COLUMNS = (
     EncryptedColumn("second-factor secrets", User.__table__, "id", "totp_secret", SECOND_FACTOR),
     EncryptedColumn("webhook secrets", Referrer.__table__, "id", "webhook_secret", WEBHOOK_SECRET),
     EncryptedColumn("application secrets", DataSecret.__table__, "name", "value", DATA_SECRET),
+    EncryptedColumn("keys of persons", SubjectKey.__table__, "id", "key", SUBJECT_KEY),
 )
 
 

@@ -347,7 +347,7 @@ def list_for_referrer(referrer: Referrer, updated_since: datetime | None, cursor
 
 
 def _erase_personal_data(referral: Referral) -> None:
-    referral.applicant_first_name = referral.applicant_last_name = None
+    referral.applicant_first_name = referral.applicant_last_name = referral.applicant_match_key = None
     referral.applicant_birth_date = referral.national_number_hash = None
     referral.applicant_email = referral.applicant_phone = referral.postal_code = None
     referral.purpose = referral.enterprise_number = None  # free text may identify; the category stays
@@ -364,8 +364,12 @@ def withdraw(referrer: Referrer, referral_id: int) -> Referral:
                     ReferralOffer.referral_id == referral.id, ReferralOffer.state.in_(("open", "accepted")))):
                 current.state, current.answered_at = "withdrawn", utcnow()
             referral.status, referral.closed_at, referral.outcome_reason = WITHDRAWN, utcnow(), "consent_withdrawn"
+            # the trail's values about the applicant: sealed with their key, which goes with the data
+            audit.seal_records({"referrals": [referral.id],
+                                "referral_offers": [offer.id for offer in referral.offers]})
             _erase_personal_data(referral)
             _changed(referral, "referral.withdrawn")
+            audit.destroy_key("referral", referral.id)
         db.session.commit()
         emit(Event("referral.withdrawn", referral.institution_id, {"referral_id": referral.id}))
     return referral

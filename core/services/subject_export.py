@@ -95,7 +95,7 @@ def _trail(records: list[tuple[str, int]]) -> list[dict]:
     conditions = [(AuditEntry.record_type == table) & AuditEntry.record_id.in_(ids) for table, ids in by_type.items()]
     entries = db.session.scalars(select(AuditEntry).where(or_(*conditions)).order_by(AuditEntry.id))
     return [{"at": audit.plain(e.at), "actor": e.actor, "action": e.action, "record_type": e.record_type,
-             "record_id": e.record_id, "changes": e.changes} for e in entries]
+             "record_id": e.record_id, "changes": audit.opened(e)} for e in entries]
 
 
 def section_title(table: str) -> str:

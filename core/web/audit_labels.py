@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms.fields.core import UnboundField
 
 from core import formatting
+from core.services import audit
 from core.web import filters, forms, forms_clients, forms_loans
 from core.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS
 
@@ -64,7 +65,7 @@ FIELD_LABELS = {
     "decision_note": _l("Note on the decision"), "decline_reason": _l("Reason for declining"),
     "disbursed_at": _l("Disbursed at"), "done": _l("Done"), "done_at": _l("Done at"),
     "drafted_by_id": _l("Drafted by"), "enterprise_started_on": _l("Enterprise started on"),
-    "erased_at": _l("Erased at"), "evidence_text": _l("Evidence"), "expires_at": _l("Expires at"),
+    "erased_at": _l("Erased at"), "pseudonymised_at": _l("Pseudonymised at"), "evidence_text": _l("Evidence"), "expires_at": _l("Expires at"),
     "external_reference": _l("Referrer's reference"), "extra": _l("Other details"), "file_id": _l("File"),
     "filename": _l("File name"), "first_contact_at": _l("First contact at"),
     "frequency_months": _l("Every how many months"), "from_federation": _l("From the federation"),
@@ -114,6 +115,8 @@ FIELD_LABELS = {
 #: bookkeeping the trail does not show (the export keeps it in its JSON column)
 HIDDEN_FIELDS = frozenset({"institution_id", "applicant_match_key"})
 SECRET = _l("(secret, not recorded)")
+ERASED = _l("(erased personal data)")
+UNREADABLE = _l("(personal data, unreadable without the data key it was written with)")
 _DECIMAL = re.compile(r"-?\d+\.\d+")
 YES, NO = _l("yes"), _l("no")
 
@@ -149,6 +152,10 @@ def value_text(record_type: str, key: str, value) -> str:
         return "–"
     if value == "(secret)":
         return str(SECRET)
+    if value == "(erased)":  # core.services.audit.ERASED: the person's key was destroyed
+        return str(ERASED)
+    if value == "(unreadable)":  # core.services.audit.UNREADABLE
+        return str(UNREADABLE)
     if isinstance(value, bool):
         return str(YES if value else NO)
     if isinstance(value, list):
@@ -182,7 +189,7 @@ def _date_or_text(value: str) -> str:
 def changes_text(entry) -> list[tuple[str, str]]:
     """(field label, what happened) pairs of an entry: ``old → new`` for an update."""
     pairs = []
-    for key, value in (entry.changes or {}).items():
+    for key, value in audit.opened(entry).items():
         if key in HIDDEN_FIELDS:
             continue
         if entry.action == "update" and isinstance(value, list) and len(value) == 2:

@@ -18,7 +18,7 @@ from core.services import coaching, identifiers, repayments, timeline  # noqa: F
 from core.services.contact_details import format_phone
 from core.services.errors import NotFound, ValidationFailed
 from core.access import roles_required
-from core.web.forms_clients import (ClientForm, CloseForm, ConsentForm, EnrolForm, NoteForm,
+from core.web.forms_clients import (ClientForm, CloseForm, ConsentForm, EnrolForm, ErasureForm, NoteForm,
                                     PhaseForm, pairs)
 from core.labels import REGION_LABELS, TranslatedLabels
 from core.web.rendering import is_partial, render
@@ -264,6 +264,38 @@ def data_export(client_id: int):
     else:
         body, mimetype = json.dumps(data, ensure_ascii=False, indent=1), "application/json"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/<int:client_id>/erase", methods=["GET", "POST"])
+@roles_required("admin")
+def erase(client_id: int):
+    """Erase or pseudonymise the client (GDPR art. 17), within the retention of loan records."""
+    from flask import flash
+
+    from wtforms.fields.choices import SelectChoice
+
+    from core.services import erasure
+
+    client = _client_or_404(client_id)
+    form = ErasureForm()
+    form.reason.choices = [SelectChoice("", "—"), *(SelectChoice(code, erasure.REASON_LABELS[code])
+                                                    for code in erasure.REASONS)]
+    retention = erasure.retention_of(client.id)
+    page = dict(client=client, form=form, retention=retention, held=retention.holds(erasure.today()))
+    if request.method == "GET":
+        form.how.data = "pseudonymise" if page["held"] else "erase"
+        return render("clients/erase.html", **page)
+    if not form.validate_on_submit():
+        return render("clients/erase.html", **page, status=422)
+    try:
+        erasure.apply(client.id, user=current_user, how=form.how.data or "", reason=form.reason.data or "",
+                      confirmed=bool(form.confirm.data))
+    except ValidationFailed as failed:
+        attach_errors(form, failed.errors)
+        return render("clients/erase.html", **page, status=422)
+    flash(_("The client's data was erased.") if form.how.data == "erase"
+          else _("The client's data was pseudonymised; the loan records are kept."), "success")
+    return redirect(url_for("clients.show", client_id=client.id), 303)
 
 
 @bp.route("/<int:client_id>/timeline")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, FieldList, FormField, HiddenField, IntegerField,
+from wtforms import (BooleanField, DateField, FieldList, FormField, HiddenField, IntegerField, RadioField,
                      SelectField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
@@ -134,3 +134,19 @@ class TrainingForm(FlaskForm):
 
 class EnrolForm(FlaskForm):
     training_id = SelectField(_l("Training"), choices=[], validate_choice=False)
+
+
+ERASURE_HOW_LABELS = {
+    "erase": _l("Erase: nothing left identifies the person (only when no loan record must be kept)"),
+    "pseudonymise": _l("Pseudonymise: the person's data replaced, the loan records kept until their retention ends"),
+}
+
+
+class ErasureForm(FlaskForm):
+    """An admin's erasure or pseudonymisation of a client (checked by ``core.services.erasure``)."""
+
+    how = RadioField(_l("What to do"), choices=[SelectChoice(k, v) for k, v in ERASURE_HOW_LABELS.items()],
+                     validate_choice=False,
+                     validators=[Needed()])
+    reason = SelectField(_l("Reason"), choices=[], validate_choice=False, validators=[Needed()])
+    confirm = BooleanField(_l("I confirm: this cannot be undone"), validators=[Needed()])

@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from core.plugin_api import (Institution, LoanProduct, Office, Region, Setting,
-                             language_requirement, late_notice_setting, texts)
+                             language_requirement, late_notice_setting, retention_setting, texts)
 
 
 class Brusoc(Institution):
@@ -33,6 +33,7 @@ class Brusoc(Institution):
         return [
             language_requirement(),
             late_notice_setting(),
+            retention_setting(),
             Setting("max_amount", "decimal", texts("OPEN UP: largest loan (EUR)", "OPEN UP: grootste lening (EUR)",
                                                    "OPEN UP : plus grand prêt (EUR)"),
                     default=Decimal("25000"), minimum=Decimal("1")),

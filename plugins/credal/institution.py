@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from core.plugin_api import (ClientField, Institution, LoanProduct, Office, Region, Setting,
-                             language_requirement, late_notice_setting, texts)
+                             language_requirement, late_notice_setting, retention_setting, texts)
 
 
 class Credal(Institution):
@@ -40,6 +40,7 @@ class Credal(Institution):
         return [
             language_requirement(),
             late_notice_setting(),
+            retention_setting(),
             Setting("max_amount", "decimal", texts("Largest loan (EUR)", "Grootste lening (EUR)",
                                                    "Plus grand prêt (EUR)"),
                     default=Decimal("25000"), minimum=Decimal("1")),

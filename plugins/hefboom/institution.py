@@ -4,7 +4,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts,
-                             Region, Setting, language_requirement, late_notice_setting, texts)
+                             Region, Setting, language_requirement, late_notice_setting, retention_setting, texts)
 
 
 class Hefboom(Institution):
@@ -43,6 +43,7 @@ class Hefboom(Institution):
         return [
             language_requirement(),
             late_notice_setting(),
+            retention_setting(),
             Setting("serves_brussels", "bool", texts("Also serves the Brussels-Capital Region",
                                                      "Bedient ook het Brussels Hoofdstedelijk Gewest",
                                                      "Dessert aussi la Région de Bruxelles-Capitale"),

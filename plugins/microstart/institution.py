@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.plugin_api import (Eligibility, Institution, LoanProduct, Office, ReferralFacts,
                              Region, Setting, Stage, followup_months_setting, language_requirement,
-                             late_notice_setting,
+                             late_notice_setting, retention_setting,
                              prepayment_indemnity_setting, texts)
 
 
@@ -47,6 +47,7 @@ class MicroStart(Institution):
         return [
             language_requirement(),
             late_notice_setting(),
+            retention_setting(),
             followup_months_setting(),
             Setting("jump_rate", "decimal", texts("Jump: annual rate (%)", "Jump: jaarlijkse rentevoet (%)",
                                                     "Jump : taux annuel (%)"),
