@@ -58,3 +58,4 @@ from core.models.self_referrals import SelfReferralRequest  # noqa: F401,E402
 from core.models.impact_costs import InstitutionBudget, SocialReturnAssumption  # noqa: F401,E402
 from core.models.followups import Followup  # noqa: F401,E402
 from core.models.data_secrets import DataSecret  # noqa: F401,E402
+from core.models.saved_filters import SavedFilter  # noqa: F401,E402
