@@ -80,8 +80,8 @@ def _coach(coach_id) -> User:
 def assign_coach(raw_ids, coach_id, *, user) -> tuple[BulkResult, User]:
     """Make ``coach_id`` the coach of every selected client (those who have them already are
     left as they are and counted as skipped)."""
-    coach = _coach(coach_id)
     clients = selected_clients(raw_ids)
+    coach = _coach(coach_id)
     changed = [c for c in clients if c.coach_id != coach.id]
     for client in changed:
         client.coach_id = coach.id
@@ -99,13 +99,13 @@ def assign_coach(raw_ids, coach_id, *, user) -> tuple[BulkResult, User]:
 def enrol(raw_ids, training_id, *, user) -> tuple[BulkResult, Training]:
     """Enrol every selected client in the training; those enrolled already are skipped. Refused
     whole when the training has fewer free places than clients to enrol."""
+    clients = selected_clients(raw_ids)
     try:
         training = tenancy.get(Training, int(training_id))
     except (TypeError, ValueError):
         training = None
     if training is None:
         raise ValidationFailed({"training_id": _l("Choose a training of your institution.")})
-    clients = selected_clients(raw_ids)
     enrolled = {e.client_id for e in training.enrolments}
     new = [c for c in clients if c.id not in enrolled]
     free = training.capacity - len(enrolled)
