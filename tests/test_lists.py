@@ -313,6 +313,12 @@ def test_bulk_refuses_an_empty_selection_other_institutions_clients_and_coaches(
     assert empty.status_code == 422
     assert "Select at least one client first: nothing was changed." in empty.get_data(as_text=True)
 
+    too_many = _bulk(client, {"action": "assign_coach", "coach_id": staff_a.coach.id,
+                              "ids": [str(n) for n in range(1, 502)]})
+    assert too_many.status_code == 422 and "Select at most 500 clients at once" in too_many.get_data(as_text=True)
+    assert _bulk(client, {"action": "assign_coach", "coach_id": staff_a.coach.id,
+                          "ids": [mine[0], "1 OR 1=1"]}).status_code == 422
+
     crossed = _bulk(client, {"action": "assign_coach", "coach_id": staff_a.coach.id, "ids": [*mine, theirs]})
     html = crossed.get_data(as_text=True)
     assert crossed.status_code == 422

@@ -55,8 +55,9 @@ def selected_clients(raw_ids) -> list[Client]:
     if not ids:
         raise ValidationFailed({"ids": _l("Select at least one client first: nothing was changed.")})
     if len(ids) > MAX_SELECTION:
-        raise ValidationFailed({"ids": _l("Select at most %(num)d clients at once: nothing was changed.",
-                                          num=MAX_SELECTION)})
+        raise ValidationFailed({"ids": lazy_ngettext(
+            "Select at most %(num)d client at once: nothing was changed.",
+            "Select at most %(num)d clients at once: nothing was changed.", MAX_SELECTION)})
     found = {c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(ids)))}
     missing = len(ids) - len(found)
     if missing:
