@@ -46,7 +46,12 @@ def test_sort_save_the_filter_select_three_clients_and_assign_a_coach(live_serve
     page.wait_for_url(re.compile(r"sort=-stage"))
     assert not axe.violations(page)
 
-    # Tick three clients, then by keyboard: choose the action and the coach, and apply.
+    # Tick three clients, then by keyboard: open the folded bulk form (a phone), choose the action
+    # and the coach, and apply.
+    assert not page.locator("#bulk-action").is_visible()
+    page.locator("#bulk-fold > summary").focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#bulk-action").is_visible()
     for name in ("Janssens, Client3", "Maes, Client2", "Dupont, Client0"):
         page.get_by_label(f"Select {name}").check()
     page.locator("#bulk-action").focus()
