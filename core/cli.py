@@ -831,7 +831,7 @@ def report_impact(institution, sector, start, end, output):
     if output == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        click.echo(exports.to_csv(exports.impact_sheets(data)), nl=False)
+        click.echo(exports.to_csv(exports.impact_sheets(data), for_people=False), nl=False)
 
 
 @report.command("portfolio")
@@ -857,4 +857,4 @@ def report_portfolio(institution, sector, start, end, output, at):
     if output == "json":
         click.echo(json.dumps(data.as_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(exports.to_csv(exports.portfolio_sheets(data)), nl=False)
+        click.echo(exports.to_csv(exports.portfolio_sheets(data), for_people=False), nl=False)

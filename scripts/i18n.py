@@ -31,7 +31,7 @@ LANGUAGES = ("nl", "fr")
 #: Languages translated only on some pages: their catalogue holds the strings of these files only.
 PARTIAL = {"de": ("core/web/self_referral.py", "core/web/forms_refer.py", "core/services/self_referrals.py",
                   "core/services/referral_forms.py",
-                  "core/web/labels.py", "core/services/amounts.py", "core/templates/refer/*.html",
+                  "core/labels.py", "core/services/amounts.py", "core/templates/refer/*.html",
                   "core/templates/mail/self_referral_confirm.*", "core/templates/mail/_footer.txt",
                   "core/templates/mail/_layout.html", "core/web/financing.py",
                   "core/templates/financing/*.html")}

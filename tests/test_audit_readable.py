@@ -50,3 +50,21 @@ def test_a_booking_reads_as_a_booking(app, staff_a):
     changes = _changes_cells(http.get("/admin/audit?record_type=loan_ledger").get_data(as_text=True))
     assert ": Betaling</li>" in changes and ": payment</li>" not in changes
     assert "1.234,50" in changes and "1234.50" not in changes
+
+
+def test_every_audited_column_of_the_core_has_a_label(app):
+    """No column name reaches the trail: each audited column has a form's label or one of
+    audit_labels.FIELD_LABELS, or is bookkeeping the trail hides."""
+    from core.extensions import db
+    from core.models.audit import Audited
+    from core.web import audit_labels
+
+    with app.test_request_context():
+        unlabelled = sorted(
+            f"{mapper.class_.__tablename__}.{column.key}"
+            for mapper in db.Model.registry.mappers if issubclass(mapper.class_, Audited)
+            for column in mapper.columns
+            if column.key not in mapper.class_.__audit_ignore__ and column.key != "id"
+            and column.key not in audit_labels.HIDDEN_FIELDS
+            and audit_labels.field_label(column.key) == column.key.replace("_", " "))
+    assert not unlabelled, unlabelled

@@ -501,8 +501,10 @@ def test_export_of_the_filtered_list_with_progress(as_user, staff_a, monkeypatch
         rows = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))
     else:
         rows = [list(map(str, r)) for r in load_workbook(io.BytesIO(download.data)).active.iter_rows(values_only=True)]
-    assert rows[0][:3] == ["id", "last_name", "first_name"]
+    assert rows[0][:3] == ["Client number", "Last name", "First name"]
+    assert rows[0][14:18] == ["Enterprise", "Enterprise number", "Sector", "Sector (code)"]
     assert [r[1] for r in rows[1:]] == ["Person0", "Person1", "Person3", "Person4"]
+    assert {tuple(r[16:18]) for r in rows[1:]} == {("Care", "care")}
     assert "85073003328" not in download.data.decode("latin-1")
 
 

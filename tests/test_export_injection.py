@@ -54,7 +54,7 @@ def test_client_export_writes_a_formula_name_as_text(as_user, staff_a, fmt):
     assert download.status_code == 200
     if fmt == "csv":
         row = _csv(download.data)[1]
-        assert row[1] == "'" + EVIL and row[2] == "'@cmd" and row[6] == "'+32 470 12 34 56"
+        assert row[1] == "'" + EVIL and row[2] == "'@cmd" and row[7] == "'+32 470 12 34 56"
         assert row[0].isdigit()  # the id stays a number
     else:
         _no_formula_in_xlsx(download.data)
@@ -67,13 +67,15 @@ def test_report_exports_neutralise_text_and_keep_negative_amounts_as_numbers():
     sheets = {"impact": (["section", "key", "persons", "amount"],
                          [["sectors", EVIL, 1, "-12.50"], ["regions", "-brussels", 0, "0.00"]])}
     rows = list(csv.reader(io.StringIO(exports.to_csv(sheets))))
-    assert rows[1] == ["impact", "sectors", "'" + EVIL, "1", "-12.50"]
-    assert rows[2][2] == "'-brussels"
+    # An unknown item (no label) is written as its code in both columns, neutralised in both.
+    assert rows[1] == ["Impact", "impact", "Sectors", "sectors", "'" + EVIL, "'" + EVIL, "1", "-12.50"]
+    assert rows[2][4:6] == ["'-brussels", "'-brussels"]
     data = exports.to_xlsx(sheets)
     _no_formula_in_xlsx(data)
-    sheet = load_workbook(io.BytesIO(data))["impact"]
-    assert sheet["B2"].value == EVIL and sheet["B2"].data_type == "s"
-    assert sheet["D2"].value == -12.5 and sheet["D2"].data_type == "n"
+    sheet = load_workbook(io.BytesIO(data))["Impact"]
+    for cell in ("C2", "D2"):
+        assert sheet[cell].value == EVIL and sheet[cell].data_type == "s"
+    assert sheet["F2"].value == -12.5 and sheet["F2"].data_type == "n"
 
 
 def test_report_download_over_http_has_no_formula(as_user, staff_a):
@@ -107,8 +109,11 @@ def test_audit_trail_csv_for_the_admin_only(app, as_user, staff_a, staff_b):
     response = client.get("/admin/audit.csv?record_type=clients")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = _csv(response.data)
-    assert rows[0] == list(audit_export.AUDIT_COLUMNS)
-    assert len(rows) > 1 and any("HYPERLINK" in r[6] for r in rows[1:])  # inside the JSON text
+    assert rows[0] == ["Entry", "When", "Who", "What", "What (code)", "Record", "Record (code)", "Record number",
+                       "Changes", "Changes (code)"]
+    created = [r for r in rows[1:] if r[4] == "create"]
+    assert created and created[0][3] == "created" and created[0][5:7] == ["Client", "clients"]
+    assert any("HYPERLINK" in r[8] and "HYPERLINK" in r[9] for r in rows[1:])  # in words and in the JSON text
     assert "Hefboomonly" not in response.get_data(as_text=True)
     officer = app.test_client()
     from tests.conftest import login
@@ -125,4 +130,4 @@ def test_audit_csv_neutralises_every_text_column():
     entry = AuditEntry(id=1, at=datetime(2026, 1, 1, tzinfo=timezone.utc), actor="=cmd|' /C calc'!A0",
                        action="update", record_type="@clients", record_id=None, changes={})
     row = list(csv.reader(io.StringIO(audit_export.to_csv([entry]))))[1]
-    assert row[2] == "'=cmd|' /C calc'!A0" and row[4] == "'@clients" and row[0] == "1"
+    assert row[2] == "'=cmd|' /C calc'!A0" and row[5:7] == ["'@clients", "'@clients"] and row[0] == "1"

@@ -97,8 +97,8 @@ def test_outcomes_ride_in_the_impact_json_and_exports(followed):
     report = impact_report(institution_scope("microstart"), YEAR_2023)
     assert json.loads(json.dumps(report))["outcomes"]["jobs_created"] == {"answered": 3, "fte": "4.0"}
     csv_text = exports.to_csv(exports.impact_sheets(report))
-    assert "outcomes,active_after_months,24,3,3,2," in csv_text
-    assert "outcomes,jobs_created,,,3,,4.0" in csv_text
+    assert "Outcomes,outcomes,Businesses still active,active_after_months,24,3,3,2," in csv_text
+    assert "Outcomes,outcomes,Jobs created besides the entrepreneur,jobs_created,,,3,,4.0" in csv_text
 
 
 def test_withdrawing_the_consent_drops_earlier_answers(followed, staff_a):

@@ -44,10 +44,12 @@ def test_admin_enters_a_budget_and_the_impact_page_shows_the_cost_per_person(as_
     assert "not an audited study" in page
     rows = list(csv.reader(io.StringIO(client.get("/reports/impact?from=2025-01-01&to=2025-12-31&format=csv")
                                        .get_data(as_text=True).lstrip("\ufeff"))))
-    assert ["cost", "cost_per_person", "6250.00"] in rows and ["cost", "social_return", "2.53"] in rows
-    assert ["cost", "assumption.other_benefit_per_person", "5812.50"] in rows
+    assert ["Cost", "cost", "Cost per person financed and coached (EUR)", "cost_per_person", "6250.00"] in rows
+    assert ["Cost", "cost", "Estimated social return per euro spent (EUR)", "social_return", "2.53"] in rows
+    assert ["Cost", "cost", "Other benefit per person financed (EUR)", "assumption.other_benefit_per_person",
+            "5812.50"] in rows
     book = load_workbook(io.BytesIO(client.get("/reports/impact?to=2025-12-31&format=xlsx").data))
-    assert ["budget", 25000] in [[c.value for c in row] for row in book["cost"].iter_rows()]
+    assert ["Budget of the year (EUR)", "budget", 25000] in [[c.value for c in row] for row in book["Cost"].iter_rows()]
 
 
 @pytest.mark.parametrize("typed, message", [

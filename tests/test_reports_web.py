@@ -43,19 +43,22 @@ def test_exports_open(as_user, staff_a, loans):
     response = client.get("/reports/impact?format=csv")
     assert response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == ["table", "section", "key", "persons", "amount"]
-    assert ["impact", "financed", "all", "1", "5321.00"] in rows
-    assert ["impact", "sectors", "retail", "0", "0.00"] in rows
+    assert rows[0] == ["Table", "Table (code)", "Breakdown", "Breakdown (code)", "Item", "Item (code)", "Persons",
+                       "Amount (EUR)"]
+    assert ["Impact", "impact", "Persons financed", "financed", "All", "all", "1", "5321.00"] in rows
+    assert ["Impact", "impact", "Sectors", "sectors", "Local retail", "retail", "0", "0.00"] in rows
     response = client.get("/reports/impact?format=xlsx")
     book = load_workbook(io.BytesIO(response.data))
-    sheet = book["impact"]
-    assert [c.value for c in sheet[2]] == ["financed", "all", 1, 5321]
+    sheet = book["Impact"]
+    assert [c.value for c in sheet[1]] == ["Breakdown", "Breakdown (code)", "Item", "Item (code)", "Persons",
+                                           "Amount (EUR)"]
+    assert [c.value for c in sheet[2]] == ["Persons financed", "financed", "All", "all", 1, 5321]
     response = client.get("/reports/portfolio?at=2025-06-30&format=xlsx")
     book = load_workbook(io.BytesIO(response.data))
-    assert set(book.sheetnames) == {"figures", "trend"}
+    assert set(book.sheetnames) == {"Key figures", "Trend by month"}
     response = client.get("/reports/portfolio?at=2025-06-30&format=csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert ["figures", "active_borrowers", "1"] in rows
+    assert ["Key figures", "figures", "Active borrowers", "active_borrowers", "1"] in rows
     assert client.get("/reports/referrals?format=csv").status_code == 200
     assert client.get("/reports/impact?format=pdf").status_code == 404
 
@@ -99,14 +102,15 @@ def test_federation_sees_sector_suppressed(as_user, auditor, loans):
     assert "&lt; 5" in page and "8,765.00" not in page and "4,321.00" not in page
     assert "fewer than 5 persons" in page
     rows = list(csv.reader(io.StringIO(client.get("/reports/impact?format=csv").get_data(as_text=True).lstrip("\ufeff"))))
-    assert ["impact", "financed", "all", "<5", "<5"] in rows
-    assert ["impact", "financed_by_several_institutions", "all", "<5", ""] in rows
+    assert ["Impact", "impact", "Persons financed", "financed", "All", "all", "<5", "<5"] in rows
+    assert ["Impact", "impact", "People financed by more than one institution", "financed_by_several_institutions",
+            "All", "all", "<5", ""] in rows
     assert 'id="impact-several"' in page  # the sector's count of people financed twice
     page = client.get("/reports/impact?institution=microstart").get_data(as_text=True)
     assert "&lt; 5" in page and "5,321.00" not in page
     assert client.get("/reports/impact?institution=nowhere").status_code == 422
     data = client.get("/reports/portfolio?at=2025-06-30&format=csv").get_data(as_text=True)
-    assert "figures,gross_outstanding,<5" in data
+    assert "Key figures,figures,Gross outstanding portfolio (EUR),gross_outstanding,<5" in data
 
 
 def test_menu_offers_reports(as_user, staff_a):

@@ -28,7 +28,7 @@ from core.models.people import (
 from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
-from core.services import audit, contact_details, identifiers, notifications, plugin_fields, timeline
+from core.services import audit, contact_details, export_words, identifiers, notifications, plugin_fields, timeline
 from core.services.errors import NotFound, ValidationFailed
 from core.services.sorting import Sort, parse_sort
 from core.services.spreadsheet_cells import csv_row, xlsx_row
@@ -747,17 +747,23 @@ def export_file(export_id: int, *, user) -> tuple[bytes, str, str]:
                                 .where(ClientExportChunk.export_id == job.id)
                                 .order_by(ClientExportChunk.seq))
     name = f"clients-{job.created_at:%Y%m%d-%H%M}.{job.format}"
+    columns = list(EXPORT_COLUMNS)
+    header = export_words.header(columns, export_words.CLIENT_CODES)
+
+    def rows(chunk: str):
+        """The chunk's stored rows (codes), written for people in the current language."""
+        return (export_words.row(columns, row, export_words.CLIENT_CODES) for row in csv.reader(io.StringIO(chunk)))
+
     if job.format == "csv":
-        body = _csv_text([list(EXPORT_COLUMNS)]) + "".join(
-            _csv_text([csv_row(row) for row in csv.reader(io.StringIO(chunk))]) for chunk in chunks)
+        body = _csv_text([header]) + "".join(_csv_text([csv_row(row) for row in rows(chunk)]) for chunk in chunks)
         return body.encode("utf-8-sig"), "text/csv", name
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("clients")
-    sheet.append(list(EXPORT_COLUMNS))
+    sheet = workbook.create_sheet(_("Clients"))
+    sheet.append(header)
     for chunk in chunks:
-        for row in csv.reader(io.StringIO(chunk)):
+        for row in rows(chunk):
             sheet.append([int(row[0]), *xlsx_row(sheet, row[1:])])
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -14,6 +14,7 @@ from core.access import roles_required
 from core.web.forms import InviteForm, attach_errors
 from core.web import second_factor as second_factor_web
 from core.web import audit_labels
+from core.web.filters import ACTION_LABELS
 from core.web.rendering import render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -139,7 +140,9 @@ def _trail_filters() -> dict:
 def audit_download():
     """The filtered trail (newest 10,000 entries) as a CSV download."""
     entries = audit.trail(**_trail_filters(), limit=audit_export.AUDIT_EXPORT_LIMIT)
-    response = make_response("\ufeff" + audit_export.to_csv(entries))
+    words = audit_export.AuditWords(action=lambda code: str(ACTION_LABELS.get(code, code)),
+                                    record=audit_labels.record_label, changes=audit_labels.changes_text)
+    response = make_response("\ufeff" + audit_export.to_csv(entries, words))
     response.mimetype = "text/csv"
     response.headers["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
     return response

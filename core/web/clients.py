@@ -20,7 +20,7 @@ from core.services.errors import NotFound, ValidationFailed
 from core.access import roles_required
 from core.web.forms_clients import (ClientForm, CloseForm, ConsentForm, EnrolForm, NoteForm,
                                     PhaseForm, pairs)
-from core.web.labels import REGION_LABELS, TranslatedLabels
+from core.labels import REGION_LABELS, TranslatedLabels
 from core.web.rendering import is_partial, render
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")

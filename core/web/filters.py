@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 
 from core import formatting
 from core.services.contact_details import format_phone
-from core.web.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS
+from core.services.export_words import REFERRER_KIND_LABELS
+from core.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS
 
 ROLE_LABELS = {
     "admin": _l("administrator"),
@@ -62,7 +63,6 @@ REFERRAL_CHANNEL_LABELS = {"api": _l("Through its API"), "portal": _l("By its ad
 REFERRAL_OUTCOME_LABELS = {"open": _l("Still open"), "financed": _l("Financed"), "not_financed": _l("Not financed"),
                            "no_match": _l("No institution could take it"), "withdrawn": _l("Consent withdrawn"),
                            "linked": _l("Already had a case")}
-REFERRER_KIND_LABELS = {"bank": _l("Bank"), "public": _l("Public financier"), "self": _l("Self-referral")}
 DIMENSION_LABELS = {
     "referrer": _l("Referrer"), "institution": _l("Institution"), "region": _l("Region"), "month": _l("Month"),
 }

@@ -14,9 +14,9 @@ from core.models.people import (CLIENT_STATUSES, CONSENT_KINDS, CONSENT_METHODS,
                                 EMPLOYMENT_STATUSES, GENDERS, LEGAL_FORMS, SECTORS, STAGES)
 
 from core.web.forms import Needed
-from core.web.labels import REGION_LABELS, SECTOR_LABELS, STAGE_LABELS  # noqa: F401 (re-exported)
+from core.labels import (GENDER_LABELS, LANGUAGE_LABELS, REGION_LABELS, SECTOR_LABELS,  # noqa: F401 (re-exported)
+                         STAGE_LABELS, STATUS_LABELS)
 
-GENDER_LABELS = {"female": _l("Woman"), "male": _l("Man"), "other": _l("Other")}
 EDUCATION_LABELS = {"none": _l("No diploma"), "primary": _l("Primary school"),
                     "lower_secondary": _l("Lower secondary"), "upper_secondary": _l("Upper secondary"),
                     "higher": _l("Higher education")}
@@ -26,8 +26,6 @@ EMPLOYMENT_LABELS = {"job_seeker": _l("Job seeker"), "employed": _l("Employed"),
 LEGAL_FORM_LABELS = {"sole_trader": _l("Sole trader"), "srl": _l("Private limited company (BV/SRL)"),
                      "sc": _l("Cooperative (CV/SC)"), "sa": _l("Public limited company (NV/SA)"),
                      "asbl": _l("Non-profit (VZW/ASBL)"), "other": _l("Other")}
-STATUS_LABELS = {"active": _l("Active"), "closed": _l("Closed")}
-LANGUAGE_LABELS = {"nl": "Nederlands", "fr": "Français", "en": "English"}
 CONSENT_LABELS = {"data_processing": _l("Processing of personal data"),
                   "referral_sharing": _l("Sharing with the referrer"),
                   "impact_surveys": _l("Being contacted for impact surveys")}

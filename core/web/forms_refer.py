@@ -14,7 +14,7 @@ from wtforms.validators import Optional
 
 from core.api.schemas import PURPOSE_CATEGORIES, SECTORS, STAGES
 from core.web.forms_clients import choices, pairs
-from core.web.labels import SECTOR_LABELS, STAGE_LABELS
+from core.labels import SECTOR_LABELS, STAGE_LABELS
 from core.web.money_fields import AmountField
 
 #: the languages are named in their own language (not translated)

@@ -22,7 +22,7 @@ from core.services.submissions import AlreadySubmitted, book_once
 from core.web import forms_loans as f
 from core.access import roles_required
 from core.web.clients import attach_errors
-from core.web.labels import TranslatedLabels
+from core.labels import TranslatedLabels
 from core.web.money_fields import field_errors_only
 from core.web.rendering import render
 

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, make_response, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 
@@ -20,6 +19,7 @@ from core import formatting
 from core.services.errors import ValidationFailed
 from core.plugins import slug_for_id
 from core.services.institutions import enabled_institutions
+from core.services.export_words import REFERRER_KIND_LABELS, TARGET_GROUP_LABELS
 from core.services.reports import exports
 from core.services.reports.common import SUPPRESSED, Scope, institution_scope, parse_date, parse_period, sector_scope
 from core.services.reports.impact import impact_report
@@ -27,19 +27,14 @@ from core.services.reports.portfolio import portfolio_report
 from core.services.reports.referral_outcomes import referral_outcomes
 from core.access import roles_required
 from core.web.charts import bar_chart, column_chart
-from core.web.labels import REGION_LABELS, SECTOR_LABELS
+from core.labels import REGION_LABELS, SECTOR_LABELS
 from core.web.rendering import render
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = (*INSTITUTION_ROLES, *FEDERATION_ROLES)
 FORMATS = ("html", "csv", "xlsx")
 
-LABELS = {
-    "women": _l("Women"), "born_abroad": _l("Born outside Belgium"), "young": _l("Under 30 at disbursement"),
-    "low_educated": _l("Low-educated"), "job_seekers": _l("Job seekers"), "disability": _l("With a disability"),
-    **SECTOR_LABELS, **REGION_LABELS,
-    "bank": _l("Bank"), "public": _l("Public financier"), "self": _l("Self-referral"),
-}
+LABELS = {**TARGET_GROUP_LABELS, **SECTOR_LABELS, **REGION_LABELS, **REFERRER_KIND_LABELS}
 
 
 def label(key: str) -> str:

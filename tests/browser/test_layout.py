@@ -12,6 +12,8 @@ import pytest
 
 from core.services import accounts
 from tests.browser import axe
+from tests.browser.untranslated import untranslated
+from tests.browser.conftest import choose_language
 from tests.browser.conftest import sign_in as sign_in_staff
 from tests.clients_data import make_client, make_session
 from tests.conftest import PASSWORD, make_staff
@@ -44,7 +46,7 @@ CHECK_PAGE = """() => {
 }"""
 
 
-def _check(page, url: str, width: int) -> None:
+def _check(page, url: str, width: int, language: str | None = None) -> None:
     page.goto(url)
     result = page.evaluate(CHECK_PAGE)
     assert result["scrollWidth"] <= result["innerWidth"], (
@@ -52,27 +54,34 @@ def _check(page, url: str, width: int) -> None:
     assert not result["unlabelled"], f"{url}: controls without a label: {result['unlabelled']}"
     found = axe.violations(page)
     assert not found, f"{url} at {width} px: axe-core finds {found}"
+    if language:
+        assert page.locator("html").get_attribute("lang") == language
+        left = untranslated(page, language)
+        assert not left, f"{url} in {language}: untranslated or raw: {left}"
 
 
 def _menu_urls(page) -> list[str]:
     return page.eval_on_selector_all("#site-menu nav a", "links => links.map(a => a.href)")
 
 
-def sign_in(page, live_server, user) -> None:
+def sign_in(page, live_server, user, language: str | None = None) -> None:
     if user.role != "referrer":
-        return sign_in_staff(page, live_server, user)
+        return sign_in_staff(page, live_server, user, language=language)
     page.goto(f"{live_server.url}/login")  # an adviser lands on the portal, not on the home page
+    if language:
+        choose_language(page, language)
     page.locator('input[name="email"]').fill(user.email)
     page.locator('input[name="password"]').fill(PASSWORD)
     page.locator('#login button[type="submit"]').click()
     page.wait_for_url(f"{live_server.url}/portal/")
 
 
-def _walk(page, live_server, user, extra_paths=(), wide_pages=4) -> None:
+def _walk(page, live_server, user, extra_paths=(), wide_pages=4, language=None) -> None:
     """Every menu page (and ``extra_paths``) at 375 px; the first ``wide_pages`` of them and the
-    extra ones at 1,280 px, where the menu leaves the most room (keeps the test quick)."""
+    extra ones at 1,280 px, where the menu leaves the most room (keeps the test quick). With a
+    ``language``, signed in in that language, and every page is also checked for untranslated text."""
     page.set_viewport_size(NARROW)
-    sign_in(page, live_server, user)
+    sign_in(page, live_server, user, language)
 
     # The first Tab reaches the skip link, which moves focus to the main content.
     page.keyboard.press("Tab")
@@ -91,14 +100,14 @@ def _walk(page, live_server, user, extra_paths=(), wide_pages=4) -> None:
     menu_urls, extra_urls = _menu_urls(page), [live_server.url + path for path in extra_paths]
     assert menu_urls
     for url in menu_urls + extra_urls:
-        _check(page, url, NARROW["width"])
+        _check(page, url, NARROW["width"], language)
 
     # Wide: no button, the menu shows open, grouped by area.
     page.set_viewport_size(WIDE)
     page.goto(menu_urls[0])
     assert not button.is_visible() and first_link.is_visible()
     for url in menu_urls[:wide_pages] + extra_urls:
-        _check(page, url, WIDE["width"])
+        _check(page, url, WIDE["width"], language)
 
 
 @pytest.fixture
@@ -177,3 +186,24 @@ def test_the_menu_works_without_javascript(live_server, browser):
         assert clients.is_visible()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_every_role_in_dutch_and_french(live_server, browser, staff, language):
+    """Every role's menu pages at both widths in Dutch and in French: the layout checks above, and
+    no English text or raw code on any of them."""
+    auditor = accounts.create_user(email=f"auditor-{language}@federation.test", name="Audrey Auditor",
+                                   role="auditor", institution_id=None, password=PASSWORD)
+    operator = accounts.create_user(email=f"operator-{language}@microfin.test", name="Otto Operator",
+                                    role="operator", institution_id=None, password=PASSWORD)
+    bank, _token = make_referrer(f"Bank {language}")
+    adviser = accounts.create_user(email=f"ada-{language}@bank-example.test", name="Ada Adviser", role="referrer",
+                                   institution_id=None, referrer_id=bank.id, password=PASSWORD)
+    for user, extra in ((staff.officer, staff.paths), (staff.coach, ()), (staff.admin, ()), (auditor, ()),
+                        (operator, ()), (adviser, ())):
+        context = browser.new_context(locale="en-GB")
+        context.set_default_timeout(10_000)
+        try:
+            _walk(context.new_page(), live_server, user, extra, wide_pages=99, language=language)
+        finally:
+            context.close()

@@ -1,5 +1,7 @@
-"""Reports as rows for CSV and XLSX. Columns use the JSON keys (stable for spreadsheets and
-scripts); a suppressed cell is the string ``"<5"``. No name or identifier is ever written."""
+"""Reports as rows for CSV and XLSX. The sheets are built on the JSON keys; they are written for
+people (core.services.export_words): translated titles, and each coded column (the table, a
+section, an item, a figure) as its label followed by its code. A suppressed cell is the string
+``"<5"``. No name or identifier is ever written."""
 from __future__ import annotations
 
 import csv
@@ -10,6 +12,8 @@ from openpyxl import Workbook
 
 from core.services.reports.cost import cost_rows
 from core.services.reports.portfolio import FIGURES, PortfolioReport
+from core.services.export_words import REPORT_CODES, sheet_title
+from core.services.export_words import for_people as people_sheet
 from core.services.spreadsheet_cells import csv_row, xlsx_row
 
 IMPACT_HEADER = ["section", "key", "persons", "amount"]
@@ -65,8 +69,9 @@ def referral_sheets(report: dict) -> dict[str, tuple[list, list[list]]]:
             for name in ("referrer_kind", "region")}
 
 
-def to_csv(sheets: dict[str, tuple[list, list[list]]]) -> str:
-    """All sheets in one CSV, each row prefixed with its sheet's name."""
+def to_csv(sheets: dict[str, tuple[list, list[list]]], *, for_people: bool = True) -> str:
+    """All sheets in one CSV, each row prefixed with its sheet's name. ``for_people=False`` (the
+    command line, for scripts) writes the JSON keys and codes only."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     first = True
@@ -74,8 +79,11 @@ def to_csv(sheets: dict[str, tuple[list, list[list]]]) -> str:
         if not first:
             writer.writerow([])
         first = False
-        writer.writerow(["table", *header])
-        writer.writerows(csv_row([name, *row]) for row in rows)
+        titles, cells = ["table", *header], [[name, *row] for row in rows]
+        if for_people:
+            titles, cells = people_sheet(titles, cells, REPORT_CODES)
+        writer.writerow(titles)
+        writer.writerows(csv_row(row) for row in cells)
     return out.getvalue()
 
 
@@ -84,13 +92,19 @@ def to_xlsx(sheets: dict[str, tuple[list, list[list]]]) -> bytes:
     book = Workbook()
     book.remove(book.active)
     for name, (header, rows) in sheets.items():
-        sheet = book.create_sheet(name[:31])
-        sheet.append(header)
-        for row in rows:
-            sheet.append(xlsx_row(sheet, [_cell(value) for value in row]))
+        sheet = book.create_sheet(_sheet_name(name))
+        titles, cells = people_sheet(header, ([_cell(value) for value in row] for row in rows), REPORT_CODES)
+        sheet.append(titles)
+        for row in cells:
+            sheet.append(xlsx_row(sheet, row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _sheet_name(name: str) -> str:
+    """The translated name of a worksheet, without the characters a sheet name may not hold."""
+    return "".join(c for c in sheet_title(name) if c not in "[]:*?/\\")[:31]
 
 
 def _cell(value):

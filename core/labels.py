@@ -1,5 +1,6 @@
-"""Translated labels of the shared codes (sector, stage, region): one table each, used by forms,
-templates and reports alike."""
+"""Translated labels of the shared codes (sector, stage, region, a client's gender, status and
+language): one table each, used by forms, templates, reports and exports alike. Pure: it imports
+nothing of the application, so services may use it as well as the web layer."""
 from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
@@ -10,6 +11,9 @@ SECTOR_LABELS = {"horeca": _l("Hotels, restaurants, cafés"), "retail": _l("Loca
 STAGE_LABELS = {"project": _l("Project"), "starter": _l("Starter (under 1 year)"),
                 "established": _l("Established")}
 REGION_LABELS = {"brussels": _l("Brussels-Capital"), "wallonia": _l("Wallonia"), "flanders": _l("Flanders")}
+GENDER_LABELS = {"female": _l("Woman"), "male": _l("Man"), "other": _l("Other")}
+STATUS_LABELS = {"active": _l("Active"), "closed": _l("Closed")}
+LANGUAGE_LABELS = {"nl": "Nederlands", "fr": "Français", "en": "English"}
 
 
 class TranslatedLabels(Mapping):
