@@ -372,8 +372,9 @@ def test_bulk_export_of_the_selection_neutralises_formulas_and_is_audited(app, c
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    assert rows[0][:3] == ["id", "last_name", "first_name"]
+    assert rows[0][:3] == ["Client number", "Last name", "First name"]  # as the list export writes them
     assert [r[1] for r in rows[1:]] == ["Plain", "'=HYPERLINK(1)"]
+    assert "Hotels, restaurants, cafés" in " ".join(rows[1])  # codes written as their labels
     assert _audit_count(staff_a, "list-export") == 2
     xlsx = _bulk(client, {"action": "export", "format": "xlsx", "ids": [made[0].id]})
     sheet = load_workbook(io.BytesIO(xlsx.get_data())).active

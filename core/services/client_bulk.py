@@ -8,7 +8,6 @@ with nothing written. The changes are one transaction; each client's change is i
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -26,9 +25,8 @@ from core.models.types import utcnow
 from core.plugin_api import Event
 from core.plugins import emit
 from core.services import audit
-from core.services.clients import EXPORT_COLUMNS, _csv_text, _export_row
+from core.services.clients import _export_row, write_export
 from core.services.errors import ValidationFailed
-from core.services.spreadsheet_cells import csv_row, xlsx_row
 
 #: at most this many clients in one action (a few pages of the list)
 MAX_SELECTION = 500
@@ -135,22 +133,10 @@ def export(raw_ids, fmt: str, *, user) -> tuple[bytes, str, str, int]:
     if fmt not in ("csv", "xlsx"):
         raise ValidationFailed({"format": _l("Choose CSV or XLSX.")})
     clients = selected_clients(raw_ids)
-    rows = [_export_row(c) for c in clients]
     for client in clients:
         audit.record("list-export", client, {"format": fmt})
     db.session.commit()
     name = f"clients-selection-{utcnow():%Y%m%d-%H%M}.{fmt}"
-    if fmt == "csv":
-        body = _csv_text([list(EXPORT_COLUMNS)] + [csv_row(row) for row in rows])
-        return body.encode("utf-8-sig"), "text/csv", name, len(clients)
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("clients")
-    sheet.append(list(EXPORT_COLUMNS))
-    for row in rows:
-        sheet.append([row[0], *xlsx_row(sheet, [str(v) for v in row[1:]])])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return buffer.getvalue(), mimetype, name, len(clients)
+    stored = [[str(value) for value in _export_row(c)] for c in clients]  # as the list export stores them
+    content, mimetype = write_export(fmt, stored)
+    return content, mimetype, name, len(clients)

@@ -747,26 +747,28 @@ def export_file(export_id: int, *, user) -> tuple[bytes, str, str]:
                                 .where(ClientExportChunk.export_id == job.id)
                                 .order_by(ClientExportChunk.seq))
     name = f"clients-{job.created_at:%Y%m%d-%H%M}.{job.format}"
+    rows = (row for chunk in chunks for row in csv.reader(io.StringIO(chunk)))
+    return (*write_export(job.format, rows), name)
+
+
+def write_export(fmt: str, stored_rows) -> tuple[bytes, str]:
+    """(content, mimetype) of client rows as stored (``_export_row`` as text: codes), written for
+    people in the current language (translated titles, each code as its label), every cell
+    neutralised against formulas. The list export and the selection export both write through it."""
     columns = list(EXPORT_COLUMNS)
     header = export_words.header(columns, export_words.CLIENT_CODES)
-
-    def rows(chunk: str):
-        """The chunk's stored rows (codes), written for people in the current language."""
-        return (export_words.row(columns, row, export_words.CLIENT_CODES) for row in csv.reader(io.StringIO(chunk)))
-
-    if job.format == "csv":
-        body = _csv_text([header]) + "".join(_csv_text([csv_row(row) for row in rows(chunk)]) for chunk in chunks)
-        return body.encode("utf-8-sig"), "text/csv", name
+    rows = (export_words.row(columns, row, export_words.CLIENT_CODES) for row in stored_rows)
+    if fmt == "csv":
+        body = _csv_text([header]) + "".join(_csv_text([csv_row(row)]) for row in rows)
+        return body.encode("utf-8-sig"), "text/csv"
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Clients"))
     sheet.append(header)
-    for chunk in chunks:
-        for row in rows(chunk):
-            sheet.append([int(row[0]), *xlsx_row(sheet, row[1:])])
+    for row in rows:
+        sheet.append([int(row[0]), *xlsx_row(sheet, row[1:])])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return buffer.getvalue(), mimetype, name
+    return buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
