@@ -83,7 +83,7 @@ def generate(count: int, institution_id: int, coach_ids: list[int]) -> float:
             sector=rng.choice(SECTORS), stage=rng.choice(STAGES),
             sort_key=search_key(f"{last} {first}"), first_name_key=search_key(first),
             enterprise_key=search_key(enterprise), intake_gender="female", intake_age_group="30_to_49",
-            intake_disability=False, created_at=now))
+            intake_disability=False, created_at=now - timedelta(minutes=index)))
         if len(batch) == 10_000:
             db.session.execute(insert(Client), batch)
             batch = []
@@ -173,6 +173,8 @@ def main() -> None:
         assert response.status_code == 302, "sign-in failed"
         first = client.get("/clients/").get_data(as_text=True)
         cursor = re.search(r'after=([^&"]+)', first).group(1)
+        newest = client.get("/clients/?sort=-created_at").get_data(as_text=True)
+        newest_cursor = re.search(r'after=([^&"]+)', newest).group(1)
         with acting_for(institution_id):
             probe = db.session.scalars(select(Client).where(Client.iban.is_not(None))
                                        .order_by(Client.id.desc()).limit(1)).one()
@@ -184,6 +186,15 @@ def main() -> None:
         ("live search q=pee (htmx fragment)", "/clients/?q=pee", True),
         ("live search q=atelier (enterprise, htmx)", "/clients/?q=atelier", True),
         ("next keyset page (htmx fragment)", f"/clients/?after={cursor}", True),
+        ("sorted sort=-created_at (newest first)", "/clients/?sort=-created_at", False),
+        ("sorted sort=-created_at, next keyset page (htmx)",
+         f"/clients/?sort=-created_at&after={newest_cursor}", True),
+        ("sorted sort=stage", "/clients/?sort=stage", False),
+        ("sorted sort=-sector", "/clients/?sort=-sector", False),
+        ("sorted sort=status", "/clients/?sort=status", False),
+        ("sorted sort=-name", "/clients/?sort=-name", False),
+        ("sorted sort=-created_at, filtered status=active", "/clients/?sort=-created_at&status=active", False),
+        ("sorted sort=-created_at, search q=pee (htmx)", "/clients/?sort=-created_at&q=pee", True),
         ("header search q=pee (name)", "/search/?q=pee", False),
         ("header search q=atelier (enterprise name)", "/search/?q=atelier", False),
         ("header search by national number", f"/search/?q={nn}", False),

@@ -409,3 +409,32 @@ def a_followup(staff):
         run_chore(staff, date(2025, 7, 10))
         staff._followup_id = followup_of(staff, client, 6).id
     return staff._followup_id
+
+
+# --- saved filters (issue 15, point 2) --------------------------------------------------------
+
+def _saved_filter(staff):
+    """A saved filter of each of ``staff``'s users (one list each), made once; the coach's is the id."""
+    if getattr(staff, "_saved_filter_id", None) is None:
+        from core.services import saved_filters
+        from core.tenancy import acting_for
+
+        with acting_for(staff.institution_id):
+            for user, list_key in ((staff.admin, "audit"), (staff.officer, "loans")):
+                saved_filters.save(list_key, f"Saved view of {staff.slug} {user.role}", [("sort", "-submitted")],
+                                   user=user)
+            found = saved_filters.save("clients", f"Saved view of {staff.slug}", [("stage", "starter")],
+                                       user=staff.coach)
+        staff._saved_filter_id = found.id
+    return staff._saved_filter_id
+
+
+@provides("saved_filter_id")
+def a_saved_filter(staff):
+    return _saved_filter(staff)
+
+
+@marker
+def saved_filter_names(staff):
+    _saved_filter(staff)
+    return [f"Saved view of {staff.slug}"]

@@ -59,3 +59,4 @@ from core.models.impact_costs import InstitutionBudget, SocialReturnAssumption  
 from core.models.followups import Followup  # noqa: F401,E402
 from core.models.data_secrets import DataSecret  # noqa: F401,E402
 from core.models.subject_keys import SubjectKey  # noqa: F401,E402
+from core.models.saved_filters import SavedFilter  # noqa: F401,E402

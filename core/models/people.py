@@ -51,6 +51,11 @@ class Client(Audited, TenantOwned, db.Model):
         Index("ix_clients_nn_hash", "institution_id", "national_number_hash"),
         Index("ix_clients_enterprise_number", "institution_id", "enterprise_number"),
         Index("ix_clients_iban", "institution_id", "iban"),  # the header search (core.services.search)
+        # the list's sortable columns (core.services.clients.CLIENT_SORTS), with the id tiebreaker
+        Index("ix_clients_sort_created", "institution_id", "created_at", "id"),
+        Index("ix_clients_sort_stage", "institution_id", "stage", "id"),
+        Index("ix_clients_sort_sector", "institution_id", "sector", "id"),
+        Index("ix_clients_sort_status", "institution_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -282,9 +282,15 @@ def install() -> None:
 
 def trail(*, user_id: int | None = None, record_type: str | None = None,
           record_id: int | None = None, since: date | None = None, until: date | None = None,
-          before_id: int | None = None, limit: int = 50) -> list[AuditEntry]:
-    """The current institution's trail, newest first, filtered; keyset-paged by ``before_id``."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+          before_id: int | None = None, limit: int = 50, oldest_first: bool = False,
+          after_id: int | None = None) -> list[AuditEntry]:
+    """The current institution's trail, newest first (``oldest_first``: in the order written),
+    filtered; keyset-paged by ``before_id`` (newest first) or ``after_id`` (oldest first). The id
+    is the order: entries are appended, so it follows their time and never ties."""
+    order = AuditEntry.id if oldest_first else AuditEntry.id.desc()
+    query = select(AuditEntry).order_by(order).limit(limit)
+    if after_id:
+        query = query.where(AuditEntry.id > after_id)
     if user_id is not None:
         query = query.where(AuditEntry.user_id == user_id)
     if record_type:

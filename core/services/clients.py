@@ -7,7 +7,7 @@ import functools
 import io
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from babel import Locale
 from flask_babel import gettext as _
@@ -30,6 +30,7 @@ from core.plugin_api import Event
 from core.plugins import emit
 from core.services import audit, contact_details, export_words, identifiers, notifications, plugin_fields, timeline
 from core.services.errors import NotFound, ValidationFailed
+from core.services.sorting import Sort, parse_sort
 from core.services.spreadsheet_cells import csv_row, xlsx_row
 
 #: Roles that see sensitive attributes (disability, country of birth) and may reveal the
@@ -400,6 +401,8 @@ class ClientFilters:
     #: whether ``q`` may match a whole national number: only for roles that see national numbers,
     #: so that nobody else can test whether a person is a client by their number
     national_numbers: bool = False
+    #: the order of the list (``?sort=``); an unknown key falls back to the name order
+    sort: Sort = field(default_factory=lambda: Sort(DEFAULT_CLIENT_SORT))
 
     @classmethod
     def from_mapping(cls, args, *, user) -> "ClientFilters":
@@ -412,12 +415,14 @@ class ClientFilters:
                    region=pick("region", ("brussels", "wallonia", "flanders")),
                    coach_id=int(coach) if coach.isdigit() else None,
                    status=pick("status", CLIENT_STATUSES), q=(args.get("q") or "").strip()[:100],
-                   extra=_extra_filters(args), national_numbers=may_see_sensitive(user))
+                   extra=_extra_filters(args), national_numbers=may_see_sensitive(user),
+                   sort=parse_sort(args.get("sort"), CLIENT_SORTS, DEFAULT_CLIENT_SORT))
 
     def as_args(self) -> dict:
         args = {"stage": self.stage, "sector": self.sector, "region": self.region,
                 "coach": self.coach_id or "", "status": self.status, "q": self.q,
-                **{f"field-{key}": value for key, value in self.extra.items()}}
+                **{f"field-{key}": value for key, value in self.extra.items()},
+                "sort": self.sort.param if self.sort.param != DEFAULT_CLIENT_SORT else ""}
         return {k: v for k, v in args.items() if v}
 
 
@@ -502,54 +507,90 @@ def _filtered(query, filters: ClientFilters):
     return query
 
 
+#: the list's sortable columns (``?sort=key`` or ``?sort=-key``); each has an index
+#: (institution, column, id) so that a page stays a short index range at 100,000 clients
+CLIENT_SORTS = {"name": "sort_key", "created_at": "created_at", "stage": "stage", "sector": "sector",
+                "status": "status"}
+DEFAULT_CLIENT_SORT = "name"
+
+
+def _sort_column(sort: Sort):
+    return getattr(Client, CLIENT_SORTS[sort.key])
+
+
+def _ordered(query, column, sort: Sort, ident_column=None):
+    ident_column = Client.id if ident_column is None else ident_column
+    if sort.descending:
+        return query.order_by(column.desc(), ident_column.desc())
+    return query.order_by(column, ident_column)
+
+
+def _after(column, sort: Sort, position, ident_column=None):
+    """The keyset condition: rows after ``position`` (id, value) in the order of ``sort``."""
+    ident_column = Client.id if ident_column is None else ident_column
+    ident, value = position
+    if sort.descending:
+        return or_(column < value, and_(column == value, ident_column < ident))
+    return or_(column > value, and_(column == value, ident_column > ident))
+
+
 def _searched_page(filters: ClientFilters, position, limit: int) -> list[Client]:
-    """A search page: each indexed column gives its matches (id, sort key), the union is cut to
-    one page in name order, and only that page's clients are loaded."""
-    branches = [_narrowed(select(Client.id, Client.sort_key), filters).where(c)
+    """A search page: each indexed column gives its matches (id, sort value), the union is cut to
+    one page in the list's order, and only that page's clients are loaded."""
+    column = _sort_column(filters.sort)
+    branches = [_narrowed(select(Client.id, column.label("k")), filters).where(c)
                 for c in _search_conditions(filters.q, filters.national_numbers)]
     if not branches:
         return []
     matches = (union(*branches) if len(branches) > 1 else branches[0]).subquery()
-    page = select(matches.c.id).order_by(matches.c.sort_key, matches.c.id).limit(limit)
+    page = _ordered(select(matches.c.id), matches.c.k, filters.sort, matches.c.id).limit(limit)
     if position:
-        ident, key = position
-        page = page.where(or_(matches.c.sort_key > key,
-                              and_(matches.c.sort_key == key, matches.c.id > ident)))
+        page = page.where(_after(matches.c.k, filters.sort, position, matches.c.id))
     ids = list(db.session.scalars(page))
     if not ids:
         return []
     rows = db.session.scalars(select(Client).where(Client.id.in_(ids)))
-    return sorted(rows, key=lambda c: (c.sort_key, c.id))
+    order = {ident: n for n, ident in enumerate(ids)}
+    return sorted(rows, key=lambda c: order[c.id])
 
 
-def encode_cursor(client: Client) -> str:
-    return f"{client.id}:{client.sort_key}"
+def encode_cursor(client: Client, sort: Sort | None = None) -> str:
+    """``id:value`` of the last row of a page, ``value`` being the sorted column's."""
+    value = getattr(client, CLIENT_SORTS[sort.key if sort else DEFAULT_CLIENT_SORT])
+    return f"{client.id}:{value.isoformat() if isinstance(value, datetime) else value}"
 
 
-def _decode_cursor(cursor: str | None) -> tuple[int, str] | None:
+def _decode_cursor(cursor: str | None, sort: Sort | None = None) -> tuple[int, object] | None:
     if not cursor or ":" not in cursor:
         return None
-    ident, _sep, key = cursor.partition(":")
-    return (int(ident), key) if ident.isdigit() else None
+    ident, _sep, value = cursor.partition(":")
+    if not ident.isdigit():
+        return None
+    if sort is not None and sort.key == "created_at":
+        try:
+            return int(ident), datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return int(ident), value
 
 
 def list_clients(filters: ClientFilters, after: str | None = None,
                  limit: int | None = None) -> tuple[list[Client], str | None]:
-    """A page of clients in name order and the cursor of the next page (None on the last)."""
+    """A page of clients in the order of ``filters.sort`` (by name unless asked otherwise, ties
+    broken by id) and the cursor of the next page (None on the last)."""
     limit = limit or PAGE_SIZE
-    position = _decode_cursor(after)
+    position = _decode_cursor(after, filters.sort)
     if filters.q and _search_conditions(filters.q, filters.national_numbers):
         rows = _searched_page(filters, position, limit + 1)
     else:
-        query = _narrowed(select(Client), filters).order_by(Client.sort_key, Client.id).limit(limit + 1)
+        column = _sort_column(filters.sort)
+        query = _ordered(_narrowed(select(Client), filters), column, filters.sort).limit(limit + 1)
         if position:
-            ident, key = position
-            query = query.where(or_(Client.sort_key > key,
-                                    and_(Client.sort_key == key, Client.id > ident)))
+            query = query.where(_after(column, filters.sort, position))
         rows = list(db.session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+    return rows, (encode_cursor(rows[-1], filters.sort) if more and rows else None)
 
 
 # --- consents and notes -----------------------------------------------------------------------
@@ -714,26 +755,28 @@ def export_file(export_id: int, *, user) -> tuple[bytes, str, str]:
                                 .where(ClientExportChunk.export_id == job.id)
                                 .order_by(ClientExportChunk.seq))
     name = f"clients-{job.created_at:%Y%m%d-%H%M}.{job.format}"
+    rows = (row for chunk in chunks for row in csv.reader(io.StringIO(chunk)))
+    return (*write_export(job.format, rows), name)
+
+
+def write_export(fmt: str, stored_rows) -> tuple[bytes, str]:
+    """(content, mimetype) of client rows as stored (``_export_row`` as text: codes), written for
+    people in the current language (translated titles, each code as its label), every cell
+    neutralised against formulas. The list export and the selection export both write through it."""
     columns = list(EXPORT_COLUMNS)
     header = export_words.header(columns, export_words.CLIENT_CODES)
-
-    def rows(chunk: str):
-        """The chunk's stored rows (codes), written for people in the current language."""
-        return (export_words.row(columns, row, export_words.CLIENT_CODES) for row in csv.reader(io.StringIO(chunk)))
-
-    if job.format == "csv":
-        body = _csv_text([header]) + "".join(_csv_text([csv_row(row) for row in rows(chunk)]) for chunk in chunks)
-        return body.encode("utf-8-sig"), "text/csv", name
+    rows = (export_words.row(columns, row, export_words.CLIENT_CODES) for row in stored_rows)
+    if fmt == "csv":
+        body = _csv_text([header]) + "".join(_csv_text([csv_row(row)]) for row in rows)
+        return body.encode("utf-8-sig"), "text/csv"
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Clients"))
     sheet.append(header)
-    for chunk in chunks:
-        for row in rows(chunk):
-            sheet.append([int(row[0]), *xlsx_row(sheet, row[1:])])
+    for row in rows:
+        sheet.append([int(row[0]), *xlsx_row(sheet, row[1:])])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return buffer.getvalue(), mimetype, name
+    return buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

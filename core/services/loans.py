@@ -63,10 +63,24 @@ def loans_of(client_id: int) -> list[Loan]:
     return list(db.session.scalars(select(Loan).where(Loan.client_id == client_id).order_by(Loan.id.desc())))
 
 
-def approval_queue() -> list[Loan]:
-    """Submitted applications, oldest first."""
-    return list(db.session.scalars(select(Loan).where(Loan.status == "submitted")
-                                   .order_by(Loan.submitted_at, Loan.id)))
+#: the approval queue's sortable columns (``?sort=``); ties broken by the loan id
+QUEUE_SORTS = ("submitted", "principal", "client")
+DEFAULT_QUEUE_SORT = "submitted"
+
+
+def approval_queue(sort=None) -> list[Loan]:
+    """Submitted applications, oldest first unless ``sort`` (a ``Sort`` of ``QUEUE_SORTS``) says otherwise."""
+    from core.models import Client
+    from core.services.sorting import parse_sort
+
+    sort = sort or parse_sort(None, QUEUE_SORTS, DEFAULT_QUEUE_SORT)
+    query = select(Loan).where(Loan.status == "submitted")
+    column = {"submitted": Loan.submitted_at, "principal": Loan.principal, "client": Client.sort_key}[sort.key]
+    if sort.key == "client":
+        query = query.join(Client, Client.id == Loan.client_id)
+    if sort.descending:
+        return list(db.session.scalars(query.order_by(column.desc(), Loan.id.desc())))
+    return list(db.session.scalars(query.order_by(column, Loan.id)))
 
 
 # --- application --------------------------------------------------------------------------

@@ -409,14 +409,27 @@ def late(on: date) -> list[LatePosition]:
     return late_page(on)[0]
 
 
-def late_page(on: date, offset: int = 0, limit: int | None = None) -> tuple[list[LatePosition], int]:
+#: the follow-up list's sortable columns (``?sort=``): days past due, principal outstanding, loan
+LATE_SORTS = ("days_late", "outstanding", "loan")
+DEFAULT_LATE_SORT = "-days_late"
+
+
+def late_page(on: date, offset: int = 0, limit: int | None = None, sort=None) -> tuple[list[LatePosition], int]:
     """One page of :func:`late` (``limit`` loans from ``offset``) and how many loans are late in
-    all: the order is settled on the SQL rows, so only the page's loans are loaded."""
+    all: the order is settled on the SQL rows, so only the page's loans are loaded. ``sort`` (a
+    ``core.services.sorting.Sort`` of ``LATE_SORTS``; by default the longest late first) breaks
+    ties on the loan id, ascending."""
+    from core.services.sorting import parse_sort
+
+    sort = sort or parse_sort(None, LATE_SORTS, DEFAULT_LATE_SORT)
     _, _, _, query = _first_unpaid(on, [])
     # the first unpaid line is due before ``on``: a CASE, so that the planner joins each loan's
     # lines by the position index instead of walking every line due so far by the due-date index
     rows = db.session.execute(query.where(case((ScheduleLine.due_date < on, 1), else_=0) == 1)).all()
-    rows.sort(key=lambda row: (_day(row.oldest), row.loan_id))  # longest late first
+    value = {"days_late": lambda row: (on - _day(row.oldest)).days, "outstanding": lambda row: row.outstanding,
+             "loan": lambda row: row.loan_id}[sort.key]
+    sign = -1 if sort.descending else 1
+    rows.sort(key=lambda row: (sign * value(row), row.loan_id))
     page = rows[offset:None if limit is None else offset + limit]
     if not page:
         return [], len(rows)

@@ -377,12 +377,23 @@ def withdraw(referrer: Referrer, referral_id: int) -> Referral:
 
 # --- the institution's side (inbox) -------------------------------------------------------------
 
-def inbox(include_closed: bool = False) -> list[ReferralOffer]:
-    """Offers made to the current institution, the most urgent first."""
+#: the inbox's sortable columns (``?sort=``); ties broken by the offer id
+INBOX_SORTS = {"received": "offered_at", "deadline": "deadline", "status": "state"}
+DEFAULT_INBOX_SORT = "deadline"
+
+
+def inbox(include_closed: bool = False, sort=None) -> list[ReferralOffer]:
+    """Offers made to the current institution, the most urgent first unless ``sort`` (a ``Sort``
+    of ``INBOX_SORTS``) says otherwise."""
+    from core.services.sorting import parse_sort
+
+    sort = sort or parse_sort(None, INBOX_SORTS, DEFAULT_INBOX_SORT)
     states = ("open", "accepted") if not include_closed else ("open", "accepted", "declined", "expired",
                                                                "withdrawn", "closed")
+    column = getattr(ReferralOffer, INBOX_SORTS[sort.key])
+    order = (column.desc(), ReferralOffer.id.desc()) if sort.descending else (column, ReferralOffer.id)
     return list(db.session.scalars(select(ReferralOffer).where(ReferralOffer.state.in_(states))
-                                   .order_by(ReferralOffer.deadline, ReferralOffer.id)))
+                                   .order_by(*order)))
 
 
 IDENTITY_STATES = ("open", "accepted", "closed")  # an institution still working on the case

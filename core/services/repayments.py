@@ -297,9 +297,9 @@ def late(on: date) -> list[positions.LatePosition]:
     return positions.late(on)
 
 
-def late_page(on: date, offset: int, limit: int) -> tuple[list[positions.LatePosition], int]:
-    """One page of the follow-up list and how many loans are late in all."""
-    return positions.late_page(on, offset, limit)
+def late_page(on: date, offset: int, limit: int, sort=None) -> tuple[list[positions.LatePosition], int]:
+    """One page of the follow-up list (in the order of ``sort``) and how many loans are late in all."""
+    return positions.late_page(on, offset, limit, sort)
 
 
 def check_arrears(on: date) -> int:

@@ -26,3 +26,23 @@
   var onChange = function () { sync(document); };
   if (wide.addEventListener) { wide.addEventListener("change", onChange); } else { wide.addListener(onChange); }
 })();
+
+// "Select all on this page" of a list with bulk actions: <input data-select-all="FORM-ID"> ticks
+// every row checkbox of that form (name="ids"). Hidden without this script, which shows it.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var boxes = document.querySelectorAll("input[data-select-all]");
+    for (var i = 0; i < boxes.length; i++) {
+      var label = boxes[i].closest("label");
+      if (label) { label.hidden = false; }
+    }
+  });
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input[data-select-all]")) { return; }
+    var form = box.getAttribute("data-select-all");
+    var rows = document.querySelectorAll('input[type="checkbox"][name="ids"][form="' + form + '"]');
+    for (var i = 0; i < rows.length; i++) { rows[i].checked = box.checked; }
+  });
+})();

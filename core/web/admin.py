@@ -102,16 +102,30 @@ def _date_arg(name: str) -> date | None:
 @bp.route("/audit")
 @roles_required(ROLE_ADMIN)
 def audit_trail():
-    """The institution's trail, filtered by user, record and dates; keyset pages."""
+    """The institution's trail, filtered by user, record and dates; newest or oldest first
+    (``?sort=at`` / ``-at``); keyset pages."""
+    from core.services.sorting import parse_sort
+    from core.web.lists import SortLinks
+
+    sort = parse_sort(request.args.get("sort"), AUDIT_SORTS, DEFAULT_AUDIT_SORT)
     before = request.args.get("before", type=int)
+    after = request.args.get("after", type=int)
     bad_dates = [n for n in ("since", "until") if request.args.get(n) and _date_arg(n) is None]
-    entries = audit.trail(**_trail_filters(), before_id=before, limit=51)
+    if sort.descending:
+        entries = audit.trail(**_trail_filters(), before_id=before, limit=51)
+    else:
+        entries = audit.trail(**_trail_filters(), after_id=after, limit=51, oldest_first=True)
     more = len(entries) > 50
     entries = entries[:50]
     return render("admin/audit.html", fragment="admin/_audit_rows.html", entries=entries,
-                  more=more, users=accounts.users_of_current_institution(),
+                  more=more, users=accounts.users_of_current_institution(), sort=sort,
+                  sort_links=SortLinks(sort, "admin.audit_trail"),
                   filters=request.args, bad_dates=bad_dates, audit_record_label=audit_labels.record_label,
                   audit_changes=audit_labels.changes_text, record_types=audit_labels.RECORD_LABELS)
+
+
+AUDIT_SORTS = ("at",)  # the id follows the time: "at" sorts on it, keyset pages stay exact
+DEFAULT_AUDIT_SORT = "-at"
 
 
 def _trail_filters() -> dict:

@@ -69,15 +69,81 @@ def _form_data(form: ClientForm) -> dict:
 
 # --- list -------------------------------------------------------------------------------------
 
+def _list_page(filters, *, after=None, status: int = 200, bulk_errors=None, selected=()):
+    from core.web.lists import SortLinks
+
+    rows, next_cursor = service.list_clients(filters, after=after)
+    return render("clients/index.html", fragment="clients/_rows.html", rows=rows,
+                  next_cursor=next_cursor, filters=filters, coaches=service.coaches(),
+                  paging=bool(after) and is_partial(), field_filters=service.filterable_fields(),
+                  sort_links=SortLinks(filters.sort, "clients.index"),
+                  trainings=coaching.trainings(upcoming_only=True), bulk_errors=bulk_errors or [],
+                  selected=set(selected), status=status)
+
+
 @bp.route("/")
 @roles_required(*STAFF)
 def index():
     filters = service.ClientFilters.from_mapping(request.args, user=current_user)
-    after = request.args.get("after")
-    rows, next_cursor = service.list_clients(filters, after=after)
-    return render("clients/index.html", fragment="clients/_rows.html", rows=rows,
-                  next_cursor=next_cursor, filters=filters, coaches=service.coaches(),
-                  paging=bool(after) and is_partial(), field_filters=service.filterable_fields())
+    return _list_page(filters, after=request.args.get("after"))
+
+
+def _list_args_of_referrer():
+    """The client list's query arguments of the page the bulk form was posted from (its URL
+    follows the live filters), so a refused action shows the same list again."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from werkzeug.datastructures import MultiDict
+
+    parts = urlsplit(request.referrer or "")
+    if parts.path != url_for("clients.index") or parts.netloc not in ("", request.host):
+        return MultiDict(), ""
+    from urllib.parse import urlencode
+
+    pairs = [(k, v) for k, v in parse_qsl(parts.query) if k != "after"]
+    return MultiDict(pairs), urlencode(pairs)
+
+
+@bp.route("/bulk", methods=["POST"])
+@roles_required(*STAFF)
+def bulk():
+    """A bulk action on the selected rows (``ids``): assign a coach, enrol in a training, export."""
+    from flask import flash
+    from flask_babel import ngettext
+
+    from core.services import client_bulk
+
+    action = request.form.get("action", "")
+    ids = request.form.getlist("ids")
+    args, query = _list_args_of_referrer()
+    back = url_for("clients.index") + (f"?{query}" if query else "")
+    try:
+        if action == "assign_coach":
+            result, coach = client_bulk.assign_coach(ids, request.form.get("coach_id"), user=current_user)
+            message = ngettext("%(coach)s is now the coach of %(num)d client.",
+                               "%(coach)s is now the coach of %(num)d clients.", result.changed,
+                               coach=coach.name)
+        elif action == "enrol":
+            result, training = client_bulk.enrol(ids, request.form.get("training_id"), user=current_user)
+            message = ngettext("%(num)d client enrolled in “%(training)s”.",
+                               "%(num)d clients enrolled in “%(training)s”.", result.changed,
+                               training=training.title)
+        elif action == "export":
+            content, mimetype, name, _count = client_bulk.export(ids, request.form.get("format", ""),
+                                                                 user=current_user)
+            return Response(content, mimetype=mimetype,
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        else:
+            raise ValidationFailed({"action": _("Choose what to do with the selected clients.")})
+    except ValidationFailed as failed:
+        filters = service.ClientFilters.from_mapping(args, user=current_user)
+        return _list_page(filters, status=422, bulk_errors=[str(m) for m in failed.errors.values()],
+                          selected={int(i) for i in ids if i.isdigit()})
+    if result.skipped:
+        message += " " + ngettext("%(num)d was already so and left as it was.",
+                                  "%(num)d were already so and left as they were.", result.skipped)
+    flash(message, "success")
+    return redirect(back, 303)
 
 
 # --- intake and edit ----------------------------------------------------------------------------

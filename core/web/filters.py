@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "sessions-revoked": _l("signed out everywhere"),
     "download": _l("downloaded"),
     "export": _l("exported the personal data"),
+    "list-export": _l("exported in a selection of the client list"),
     "2fa-enrol": _l("set up the second factor"),
     "2fa-disable": _l("switched the second factor off"),
     "2fa-reset": _l("second factor reset"),

@@ -156,7 +156,12 @@ def delete(loan_id: int):
 @bp.route("/queue")
 @roles_required(*LENDERS)
 def queue():
-    return render("loans/queue.html", loans=service.approval_queue(), product_name=_product_name)
+    from core.services.sorting import parse_sort
+    from core.web.lists import SortLinks
+
+    sort = parse_sort(request.args.get("sort"), service.QUEUE_SORTS, service.DEFAULT_QUEUE_SORT)
+    return render("loans/queue.html", loans=service.approval_queue(sort), product_name=_product_name,
+                  sort=sort, sort_links=SortLinks(sort, "loans.queue"))
 
 
 # --- the loan page and its actions --------------------------------------------------------------
@@ -423,11 +428,17 @@ def offer_pdf(loan_id: int):
 @bp.route("/late")
 @roles_required(*STAFF)
 def late():
+    from core.services.sorting import parse_sort
+    from core.web.lists import SortLinks
+
     on = _as_of()
     page = max(1, request.args.get("page", 1, type=int))
-    found, total = repayments.late_page(on, (page - 1) * LATE_PER_PAGE, LATE_PER_PAGE)
+    sort = parse_sort(request.args.get("sort"), positions.LATE_SORTS, positions.DEFAULT_LATE_SORT)
+    found, total = repayments.late_page(on, (page - 1) * LATE_PER_PAGE, LATE_PER_PAGE, sort)
     return render("loans/late.html", on=on, positions=found, total=total, page=page, per_page=LATE_PER_PAGE,
-                  pages=max(1, -(-total // LATE_PER_PAGE)))
+                  pages=max(1, -(-total // LATE_PER_PAGE)), sort=sort,
+                  sort_links=SortLinks(sort, "loans.late"),
+                  page_args={"on": on.isoformat(), **({"sort": sort.param} if sort.param != positions.DEFAULT_LATE_SORT else {})})
 
 
 @bp.route("/quality")

@@ -22,10 +22,15 @@ DECIDERS = (ROLE_ADMIN, ROLE_OFFICER)
 @bp.route("/")
 @roles_required(*STAFF)
 def inbox():
+    from core.services.sorting import parse_sort
+    from core.web.lists import SortLinks
+
     show_closed = request.args.get("closed") == "1"
+    sort = parse_sort(request.args.get("sort"), referrals.INBOX_SORTS, referrals.DEFAULT_INBOX_SORT)
     return render("referrals/inbox.html", fragment="referrals/_inbox_rows.html",
-                  offers=referrals.inbox(include_closed=show_closed), today=date.today(),
-                  show_closed=show_closed, identity_states=referrals.IDENTITY_STATES)
+                  offers=referrals.inbox(include_closed=show_closed, sort=sort), today=date.today(),
+                  show_closed=show_closed, identity_states=referrals.IDENTITY_STATES, sort=sort,
+                  sort_links=SortLinks(sort, "referrals.inbox"))
 
 
 def _offer_or_404(offer_id: int):
