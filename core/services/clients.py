@@ -13,6 +13,7 @@ from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, or_, select, union
+from sqlalchemy.orm import joinedload, lazyload, load_only
 from sqlalchemy.orm.exc import StaleDataError
 
 from core import tenancy
@@ -372,9 +373,11 @@ def reveal_national_number(client_id: int, *, user) -> str:
 
 
 def coaches() -> list[User]:
-    """Active staff of the institution who can coach, by name."""
+    """Active staff of the institution who can coach, by name (their id and name loaded: the
+    choices of a form or a filter; another attribute is loaded when read)."""
     return list(db.session.scalars(
         select(User).where(User.active.is_(True), User.role.in_((ROLE_COACH, ROLE_OFFICER, ROLE_ADMIN)))
+        .options(load_only(User.id, User.name), lazyload(User.institution))
         .order_by(User.name)))
 
 
@@ -496,6 +499,18 @@ def _filtered(query, filters: ClientFilters):
     return query
 
 
+#: what a page of the list (and of the header search) shows, and its cursor: only these columns
+#: are loaded (a client has forty), with the coach's name; another attribute is loaded when read
+LIST_COLUMNS = (Client.id, Client.version, Client.status, Client.coach_id, Client.first_name, Client.last_name,
+                Client.postal_code, Client.region, Client.enterprise_name, Client.sector, Client.stage,
+                Client.sort_key, Client.institution_id)
+
+
+def _list_options():
+    return (load_only(*LIST_COLUMNS),
+            joinedload(Client.coach).options(load_only(User.id, User.name), lazyload(User.institution)))
+
+
 def _searched_page(filters: ClientFilters, position, limit: int) -> list[Client]:
     """A search page: each indexed column gives its matches (id, sort key), the union is cut to
     one page in name order, and only that page's clients are loaded."""
@@ -512,7 +527,7 @@ def _searched_page(filters: ClientFilters, position, limit: int) -> list[Client]
     ids = list(db.session.scalars(page))
     if not ids:
         return []
-    rows = db.session.scalars(select(Client).where(Client.id.in_(ids)))
+    rows = db.session.scalars(select(Client).where(Client.id.in_(ids)).options(*_list_options()))
     return sorted(rows, key=lambda c: (c.sort_key, c.id))
 
 
@@ -535,7 +550,8 @@ def list_clients(filters: ClientFilters, after: str | None = None,
     if filters.q and _search_conditions(filters.q, filters.national_numbers):
         rows = _searched_page(filters, position, limit + 1)
     else:
-        query = _narrowed(select(Client), filters).order_by(Client.sort_key, Client.id).limit(limit + 1)
+        query = (_narrowed(select(Client), filters).options(*_list_options())
+                 .order_by(Client.sort_key, Client.id).limit(limit + 1))
         if position:
             ident, key = position
             query = query.where(or_(Client.sort_key > key,
