@@ -208,6 +208,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2_000, help="per GET measurement with ab")
     parser.add_argument("--seconds", type=float, default=8.0, help="per Python-driven measurement")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--only", choices=("pages", "api"), help="measure only the pages or only the API")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the database of the last run with the same --clients and --loans")
     args = parser.parse_args()
@@ -231,8 +232,12 @@ def main() -> None:
         for label, path in (("GET /clients/ (50 rows)", "/clients/"),
                             ("GET /clients/<id>", f"/clients/{ids['client_id']}"),
                             ("GET /loans/<id>", f"/loans/{ids['loan_id']}")):
+            if args.only == "api":
+                break
             compare(label, lambda: get_rps(bare_port, "/table", {}, args),
                     lambda path=path: get_rps(app_port, path, cookie, args), 25)
+        if args.only == "pages":
+            return
         compare("POST /api/v1/referrals",
                 lambda: python_rps(bare_port, "POST", "/echo", {"Content-Type": "application/json"},
                                    args.seconds, c, referral=True),

@@ -13,7 +13,7 @@ from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, or_, select, union
-from sqlalchemy.orm import joinedload, lazyload, load_only
+from sqlalchemy.orm import lazyload, load_only
 from sqlalchemy.orm.exc import StaleDataError
 
 from core import tenancy
@@ -499,19 +499,47 @@ def _filtered(query, filters: ClientFilters):
     return query
 
 
-#: what a page of the list (and of the header search) shows, and its cursor: only these columns
-#: are loaded (a client has forty), with the coach's name; another attribute is loaded when read
-LIST_COLUMNS = (Client.id, Client.version, Client.status, Client.coach_id, Client.first_name, Client.last_name,
-                Client.postal_code, Client.region, Client.enterprise_name, Client.sector, Client.stage,
-                Client.sort_key, Client.institution_id)
+@dataclass(frozen=True, slots=True)
+class ListedCoach:
+    id: int
+    name: str
 
 
-def _list_options():
-    return (load_only(*LIST_COLUMNS),
-            joinedload(Client.coach).options(load_only(User.id, User.name), lazyload(User.institution)))
+@dataclass(frozen=True, slots=True)
+class ListedClient:
+    """A client as a page of the list (and the header search) shows it: the columns read there
+    and the coach's name, selected as plain rows (loading forty-column ORM objects cost more than
+    the rest of the query)."""
+
+    id: int
+    status: str
+    first_name: str
+    last_name: str
+    postal_code: str | None
+    region: str | None
+    enterprise_name: str | None
+    sector: str | None
+    stage: str | None
+    sort_key: str
+    coach: ListedCoach | None
 
 
-def _searched_page(filters: ClientFilters, position, limit: int) -> list[Client]:
+_LISTED = (Client.id, Client.status, Client.first_name, Client.last_name, Client.postal_code, Client.region,
+           Client.enterprise_name, Client.sector, Client.stage, Client.sort_key)
+
+
+def _listed(query) -> list[ListedClient]:
+    """``query`` (a select of ``_LISTED`` columns joined to the coach) as ``ListedClient`` rows."""
+    return [ListedClient(*row[:-2], coach=ListedCoach(row[-2], row[-1]) if row[-2] is not None else None)
+            for row in db.session.execute(query)]
+
+
+def _list_select():
+    return (select(*_LISTED, User.id, User.name)
+            .outerjoin(User, User.id == Client.coach_id))
+
+
+def _searched_page(filters: ClientFilters, position, limit: int) -> list[ListedClient]:
     """A search page: each indexed column gives its matches (id, sort key), the union is cut to
     one page in name order, and only that page's clients are loaded."""
     branches = [_narrowed(select(Client.id, Client.sort_key), filters).where(c)
@@ -527,11 +555,11 @@ def _searched_page(filters: ClientFilters, position, limit: int) -> list[Client]
     ids = list(db.session.scalars(page))
     if not ids:
         return []
-    rows = db.session.scalars(select(Client).where(Client.id.in_(ids)).options(*_list_options()))
+    rows = _listed(_list_select().where(Client.id.in_(ids)))
     return sorted(rows, key=lambda c: (c.sort_key, c.id))
 
 
-def encode_cursor(client: Client) -> str:
+def encode_cursor(client) -> str:
     return f"{client.id}:{client.sort_key}"
 
 
@@ -543,20 +571,19 @@ def _decode_cursor(cursor: str | None) -> tuple[int, str] | None:
 
 
 def list_clients(filters: ClientFilters, after: str | None = None,
-                 limit: int | None = None) -> tuple[list[Client], str | None]:
+                 limit: int | None = None) -> tuple[list[ListedClient], str | None]:
     """A page of clients in name order and the cursor of the next page (None on the last)."""
     limit = limit or PAGE_SIZE
     position = _decode_cursor(after)
     if filters.q and _search_conditions(filters.q, filters.national_numbers):
         rows = _searched_page(filters, position, limit + 1)
     else:
-        query = (_narrowed(select(Client), filters).options(*_list_options())
-                 .order_by(Client.sort_key, Client.id).limit(limit + 1))
+        query = _narrowed(_list_select(), filters).order_by(Client.sort_key, Client.id).limit(limit + 1)
         if position:
             ident, key = position
             query = query.where(or_(Client.sort_key > key,
                                     and_(Client.sort_key == key, Client.id > ident)))
-        rows = list(db.session.scalars(query))
+        rows = _listed(query)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1]) if more and rows else None)
