@@ -205,6 +205,9 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="translations")
+    from core.extensions import install_template_gettext
+
+    install_template_gettext(app)
     app.before_request(_before_request)
     app.after_request(_security_headers)
     app.context_processor(_template_context)
