@@ -14,13 +14,14 @@ same browser), ``idle`` and ``expired`` (noted when an expired session is used).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 
 from core.extensions import db
 from core.models import User, UserSession
@@ -91,11 +92,17 @@ def load_user_with_session(user_id: int, token: str | None) -> tuple[User | None
     Run it across institutions (the tenant is not known before the user)."""
     if not token:
         return db.session.get(User, user_id), None
-    row = db.session.execute(
-        select(User, UserSession)
-        .outerjoin(UserSession, and_(UserSession.user_id == User.id, UserSession.token_hash == _hash(token)))
-        .where(User.id == user_id)).first()
+    row = db.session.execute(_user_with_session(), {"user_id": user_id, "token_hash": _hash(token)}).first()
     return (row[0], row[1]) if row is not None else (None, None)
+
+
+@functools.cache
+def _user_with_session():
+    """The statement of ``load_user_with_session``, built once (building it cost as much as running it)."""
+    return (select(User, UserSession)
+            .outerjoin(UserSession, and_(UserSession.user_id == User.id,
+                                         UserSession.token_hash == bindparam("token_hash")))
+            .where(User.id == bindparam("user_id")))
 
 
 def current(token: str | None, user_id: int, record=_NOT_LOADED) -> UserSession | None:
