@@ -61,11 +61,11 @@ def build(clients: int, loans: int, reuse: bool = False) -> tuple[str, dict]:
 
     saved = ROOT / "bench" / "out" / "gunicorn.json"
     wanted = database_url("gunicorn", reuse=True)
-    if reuse and saved.exists():
-        known = json.loads(saved.read_text())
-        if known.get("url") == wanted and known.get("clients") == clients and known.get("loans") == loans:
-            print(f"reusing {wanted}")
-            return known["url"], known["ids"]
+    runs = json.loads(saved.read_text()) if saved.exists() else {}
+    known = runs.get(wanted, {})
+    if reuse and known.get("clients") == clients and known.get("loans") == loans:
+        print(f"reusing {wanted}")
+        return wanted, known["ids"]
 
     from bench.clients_list import generate
     from bench.common import import_microstart_portfolio
@@ -97,7 +97,8 @@ def build(clients: int, loans: int, reuse: bool = False) -> tuple[str, dict]:
         db.engine.dispose()
     print(f"{dialect}: {total:,} clients, {loans:,} loans")
     ids = {"client_id": client_id, "loan_id": loan_id, "token": token}
-    saved.write_text(json.dumps({"url": url, "clients": clients, "loans": loans, "ids": ids}))
+    runs[url] = {"clients": clients, "loans": loans, "ids": ids}
+    saved.write_text(json.dumps(runs))
     return url, ids
 
 

@@ -37,7 +37,11 @@ def main() -> None:
     args = parser.parse_args()
     from bench.gunicorn_ratio import DATA_KEY, PASSWORD
 
-    saved = json.loads((ROOT / "bench" / "out" / "gunicorn.json").read_text())
+    from bench.common import database_url
+
+    url = database_url("gunicorn", reuse=True)
+    saved = json.loads((ROOT / "bench" / "out" / "gunicorn.json").read_text())[url]
+    saved["url"] = url
     os.environ.setdefault("MICROFIN_INSTANCE_PATH", str(ROOT / "bench" / "out" / "instance"))
     from core import create_app
 
