@@ -51,9 +51,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def build(clients: int, loans: int) -> tuple[str, dict]:
-    """The bench database; returns its URL and the ids and secrets the requests need."""
+def build(clients: int, loans: int, reuse: bool = False) -> tuple[str, dict]:
+    """The bench database; returns its URL and the ids and secrets the requests need. With
+    ``reuse``, the database of the last run (and its ids, kept in ``bench/out/gunicorn.json``)
+    when there is one for this database URL."""
     from sqlalchemy import func, select
+
+    from bench.common import database_url
+
+    saved = ROOT / "bench" / "out" / "gunicorn.json"
+    wanted = database_url("gunicorn", reuse=True)
+    runs = json.loads(saved.read_text()) if saved.exists() else {}
+    known = runs.get(wanted, {})
+    if reuse and known.get("clients") == clients and known.get("loans") == loans:
+        print(f"reusing {wanted}")
+        return wanted, known["ids"]
 
     from bench.clients_list import generate
     from bench.common import import_microstart_portfolio
@@ -84,7 +96,10 @@ def build(clients: int, loans: int) -> tuple[str, dict]:
         dialect = db.engine.dialect.name
         db.engine.dispose()
     print(f"{dialect}: {total:,} clients, {loans:,} loans")
-    return url, {"client_id": client_id, "loan_id": loan_id, "token": token}
+    ids = {"client_id": client_id, "loan_id": loan_id, "token": token}
+    runs[url] = {"clients": clients, "loans": loans, "ids": ids}
+    saved.write_text(json.dumps(runs))
+    return url, ids
 
 
 def start(target: str, port: int, env: dict) -> subprocess.Popen:
@@ -194,10 +209,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2_000, help="per GET measurement with ab")
     parser.add_argument("--seconds", type=float, default=8.0, help="per Python-driven measurement")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--only", choices=("pages", "api"), help="measure only the pages or only the API")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the database of the last run with the same --clients and --loans")
     args = parser.parse_args()
-    instance = tempfile.mkdtemp(prefix="microfin-bench-")
+    instance = str(ROOT / "bench" / "out" / "instance") if args.reuse else tempfile.mkdtemp(prefix="microfin-bench-")
+    os.makedirs(instance, exist_ok=True)
     os.environ["MICROFIN_INSTANCE_PATH"] = instance
-    url, ids = build(args.clients, args.loans)
+    url, ids = build(args.clients, args.loans, args.reuse)
 
     env = {"MICROFIN_DATABASE_URL": url, "MICROFIN_DATA_KEY": DATA_KEY, "MICROFIN_INSTANCE_PATH": instance,
            "MICROFIN_API_RATE_LIMIT": "1000000/minute", "PYTHONPATH": str(ROOT)}
@@ -214,8 +233,12 @@ def main() -> None:
         for label, path in (("GET /clients/ (50 rows)", "/clients/"),
                             ("GET /clients/<id>", f"/clients/{ids['client_id']}"),
                             ("GET /loans/<id>", f"/loans/{ids['loan_id']}")):
+            if args.only == "api":
+                break
             compare(label, lambda: get_rps(bare_port, "/table", {}, args),
                     lambda path=path: get_rps(app_port, path, cookie, args), 25)
+        if args.only == "pages":
+            return
         compare("POST /api/v1/referrals",
                 lambda: python_rps(bare_port, "POST", "/echo", {"Content-Type": "application/json"},
                                    args.seconds, c, referral=True),

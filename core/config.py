@@ -132,6 +132,11 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 10)),
+        # The cookie is written when the session changes, not re-signed on every answer: it expires
+        # at the absolute lifetime set at sign-in, as the server-side record does (idle time is
+        # kept by the record, core.services.user_sessions), and a page's answer never overwrites
+        # a cookie changed meanwhile by another request (a language just chosen).
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "MICROFIN_IDLE_MINUTES": _env_int("IDLE_MINUTES", 60),
         "MICROFIN_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
         "MICROFIN_LOGIN_WINDOW_MINUTES": _env_int("LOGIN_WINDOW_MINUTES", 15),
@@ -171,6 +176,9 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
         "MICROFIN_SELF_REFERRAL_RATE_LIMIT": _env("SELF_REFERRAL_RATE_LIMIT", "10/hour"),
     }
     settings.update(overrides)
+    if str(settings["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite") and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        # A SQLite connection is a file handle that never drops: no "SELECT 1" before each checkout.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {**settings["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     keys = settings.get("MICROFIN_DATA_KEYS")
     if isinstance(keys, str):
         keys = split_keys(keys)

@@ -86,6 +86,19 @@ def all_institutions(reason: str):
         _override.reset(token)
 
 
+#: the scoping option of each institution id (and of NOBODY), made once per process: building it
+#: (a lambda criterion analysed by SQLAlchemy) cost more than the rest of a small query's setup
+_CRITERIA: dict = {}
+
+
+def _criteria_for(tenant):
+    option = _CRITERIA.get(tenant)
+    if option is None:
+        option = _CRITERIA[tenant] = with_loader_criteria(
+            TenantScoped, lambda cls: cls.institution_id == tenant, include_aliases=True)
+    return option
+
+
 def _scope_statement(state) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
@@ -94,10 +107,7 @@ def _scope_statement(state) -> None:
     tenant = current_institution_id()
     if tenant == ALL or state.execution_options.get("microfin_all_institutions"):
         return
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: cls.institution_id == tenant,
-                             include_aliases=True)
-    )
+    state.statement = state.statement.options(_criteria_for(tenant))
 
 
 def _check_writes(session: Session, _flush_context, _instances) -> None:

@@ -1,6 +1,8 @@
 """Core's navigation entries, and the function that merges everyone's into the menu."""
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import lazy_gettext as _l
 
 from core.models import ALL_ROLES, INSTITUTION_ROLES, ROLES
@@ -10,7 +12,14 @@ from core.plugin_api import MENU_AREAS, MenuItem, hookimpl
 @hookimpl
 def menu_items(user, institution):
     """Core's own entries: home for all, the team and the audit trail for admins."""
-    return [
+    return list(_core_items())
+
+
+@cache
+def _core_items() -> tuple[MenuItem, ...]:
+    """Core's entries, made once per process (frozen, with lazily translated labels: each page
+    translates them in its reader's language)."""
+    return (
         MenuItem(_l("Home"), "home.index", order=0, area="general", description=_l("Your starting page.")),
         MenuItem(_l("My account"), "account.index", frozenset(ALL_ROLES), order=95, area="general",
                  description=_l("Your email address, password and second factor.")),
@@ -76,7 +85,7 @@ def menu_items(user, institution):
                  description=_l("Outstanding portfolio, arrears, write-offs and repayment, month by month.")),
         MenuItem(_l("Referral outcomes"), "reports.referrals", frozenset(ROLES), order=62, area="reports",
                  description=_l("What became of referrals, by kind of referrer and region.")),
-    ]
+    )
 
 
 def menu_for(user, institution) -> list[MenuItem]:

@@ -13,6 +13,7 @@ from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, or_, select, union
+from sqlalchemy.orm import lazyload, load_only
 from sqlalchemy.orm.exc import StaleDataError
 
 from core import tenancy
@@ -379,9 +380,11 @@ def reveal_national_number(client_id: int, *, user) -> str:
 
 
 def coaches() -> list[User]:
-    """Active staff of the institution who can coach, by name."""
+    """Active staff of the institution who can coach, by name (their id and name loaded: the
+    choices of a form or a filter; another attribute is loaded when read)."""
     return list(db.session.scalars(
         select(User).where(User.active.is_(True), User.role.in_((ROLE_COACH, ROLE_OFFICER, ROLE_ADMIN)))
+        .options(load_only(User.id, User.name), lazyload(User.institution))
         .order_by(User.name)))
 
 
@@ -534,7 +537,48 @@ def _after(column, sort: Sort, position, ident_column=None):
     return or_(column > value, and_(column == value, ident_column > ident))
 
 
-def _searched_page(filters: ClientFilters, position, limit: int) -> list[Client]:
+@dataclass(frozen=True, slots=True)
+class ListedCoach:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListedClient:
+    """A client as a page of the list (and the header search) shows it: the columns read there
+    (and sorted on) and the coach's name, selected as plain rows (loading forty-column ORM objects
+    cost more than the rest of the query)."""
+
+    id: int
+    status: str
+    first_name: str
+    last_name: str
+    postal_code: str | None
+    region: str | None
+    enterprise_name: str | None
+    sector: str | None
+    stage: str | None
+    sort_key: str
+    created_at: datetime
+    coach: ListedCoach | None
+
+
+_LISTED = (Client.id, Client.status, Client.first_name, Client.last_name, Client.postal_code, Client.region,
+           Client.enterprise_name, Client.sector, Client.stage, Client.sort_key, Client.created_at)
+
+
+def _listed(query) -> list[ListedClient]:
+    """``query`` (a select of ``_LISTED`` columns joined to the coach) as ``ListedClient`` rows."""
+    return [ListedClient(*row[:-2], coach=ListedCoach(row[-2], row[-1]) if row[-2] is not None else None)
+            for row in db.session.execute(query)]
+
+
+def _list_select():
+    return (select(*_LISTED, User.id, User.name)
+            .outerjoin(User, User.id == Client.coach_id))
+
+
+def _searched_page(filters: ClientFilters, position, limit: int) -> list[ListedClient]:
     """A search page: each indexed column gives its matches (id, sort value), the union is cut to
     one page in the list's order, and only that page's clients are loaded."""
     column = _sort_column(filters.sort)
@@ -549,12 +593,12 @@ def _searched_page(filters: ClientFilters, position, limit: int) -> list[Client]
     ids = list(db.session.scalars(page))
     if not ids:
         return []
-    rows = db.session.scalars(select(Client).where(Client.id.in_(ids)))
+    rows = _listed(_list_select().where(Client.id.in_(ids)))
     order = {ident: n for n, ident in enumerate(ids)}
     return sorted(rows, key=lambda c: order[c.id])
 
 
-def encode_cursor(client: Client, sort: Sort | None = None) -> str:
+def encode_cursor(client, sort: Sort | None = None) -> str:
     """``id:value`` of the last row of a page, ``value`` being the sorted column's."""
     value = getattr(client, CLIENT_SORTS[sort.key if sort else DEFAULT_CLIENT_SORT])
     return f"{client.id}:{value.isoformat() if isinstance(value, datetime) else value}"
@@ -575,7 +619,7 @@ def _decode_cursor(cursor: str | None, sort: Sort | None = None) -> tuple[int, o
 
 
 def list_clients(filters: ClientFilters, after: str | None = None,
-                 limit: int | None = None) -> tuple[list[Client], str | None]:
+                 limit: int | None = None) -> tuple[list[ListedClient], str | None]:
     """A page of clients in the order of ``filters.sort`` (by name unless asked otherwise, ties
     broken by id) and the cursor of the next page (None on the last)."""
     limit = limit or PAGE_SIZE
@@ -584,10 +628,10 @@ def list_clients(filters: ClientFilters, after: str | None = None,
         rows = _searched_page(filters, position, limit + 1)
     else:
         column = _sort_column(filters.sort)
-        query = _ordered(_narrowed(select(Client), filters), column, filters.sort).limit(limit + 1)
+        query = _ordered(_narrowed(_list_select(), filters), column, filters.sort).limit(limit + 1)
         if position:
             query = query.where(_after(column, filters.sort, position))
-        rows = list(db.session.scalars(query))
+        rows = _listed(query)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1], filters.sort) if more and rows else None)

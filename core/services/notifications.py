@@ -18,6 +18,7 @@ run as daily chores (``core.services.chores.CHORES``); ``once_key`` makes each t
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,7 +28,7 @@ from flask import current_app
 from flask_babel import format_currency, format_date
 from flask_babel import lazy_gettext as _l
 from flask_babel import get_translations
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from core import tenancy
 from core.extensions import db
@@ -258,9 +259,15 @@ class _Text:
 
 
 def unread_count(user_id: int) -> int:
-    """How many of the user's notifications are unread (the bell)."""
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    """How many of the user's notifications are unread (the bell, on every page)."""
+    return db.session.scalar(_unread_count_statement(), {"user_id": user_id}) or 0
+
+
+@functools.cache
+def _unread_count_statement():
+    """Built once: the bell's count is asked on every page (the tenant scope is added per query)."""
+    return select(func.count()).select_from(Notification).where(
+        Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
 
 
 def for_user(user_id: int, limit: int = 100) -> list[Notification]:

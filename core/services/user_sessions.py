@@ -14,13 +14,14 @@ same browser), ``idle`` and ``expired`` (noted when an expired session is used).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 
 from core.extensions import db
 from core.models import User, UserSession
@@ -82,12 +83,37 @@ def _expiry_reason(record: UserSession, now) -> str | None:
     return None
 
 
-def current(token: str | None, user_id: int) -> UserSession | None:
+_NOT_LOADED = object()
+
+
+def load_user_with_session(user_id: int, token: str | None) -> tuple[User | None, UserSession | None]:
+    """The user ``user_id`` and the session record of ``token`` when it is theirs, in one query
+    (each signed-in request needs both); the record is then checked by ``current(..., record=)``.
+    Run it across institutions (the tenant is not known before the user)."""
+    if not token:
+        return db.session.get(User, user_id), None
+    row = db.session.execute(_user_with_session(), {"user_id": user_id, "token_hash": _hash(token)}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+@functools.cache
+def _user_with_session():
+    """The statement of ``load_user_with_session``, built once (building it cost as much as running it)."""
+    return (select(User, UserSession)
+            .outerjoin(UserSession, and_(UserSession.user_id == User.id,
+                                         UserSession.token_hash == bindparam("token_hash")))
+            .where(User.id == bindparam("user_id")))
+
+
+def current(token: str | None, user_id: int, record=_NOT_LOADED) -> UserSession | None:
     """The live session record of ``token`` for ``user_id``, seen now; ``None`` when it is
-    unknown, another user's, revoked, idle too long or too old (an expired one is marked so)."""
+    unknown, another user's, revoked, idle too long or too old (an expired one is marked so).
+    ``record``: the record of ``token`` already loaded (``load_user_with_session``), or None
+    when there is none."""
     if not token:
         return None
-    record = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+    if record is _NOT_LOADED:
+        record = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
     if record is None or record.user_id != user_id or record.revoked_at is not None:
         return None
     now = utcnow()

@@ -46,12 +46,17 @@ def select_locale() -> str:
 
 
 def _load_user(user_id: str):
-    from core.models import User
+    """Flask-Login's user loader: the user and, in the same query, the server-side session
+    record of the cookie's session id, kept on ``g`` for ``_session_ended``."""
+    from core.services import user_sessions
 
     if not user_id.isdigit():
         return None
+    token = session.get(SESSION_KEY)
     with all_institutions("the signed-in user is loaded before the tenant is known"):
-        return db.session.get(User, int(user_id))
+        user, record = user_sessions.load_user_with_session(int(user_id), token)
+    g.microfin_session_record = (token, record)
+    return user
 
 
 #: the key of the Flask session holding the random id of the session's server-side record
@@ -65,7 +70,12 @@ def _session_ended() -> bool:
     cookie, a session without a record) is signed out the same way."""
     from core.services import user_sessions
 
-    record = user_sessions.current(session.get(SESSION_KEY), current_user.id)
+    token = session.get(SESSION_KEY)
+    loaded = g.pop("microfin_session_record", None)
+    if loaded is not None and loaded[0] == token:
+        record = user_sessions.current(token, current_user.id, record=loaded[1])
+    else:
+        record = user_sessions.current(token, current_user.id)
     g.user_session = record
     return record is None
 
@@ -195,6 +205,9 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="translations")
+    from core.extensions import install_template_gettext
+
+    install_template_gettext(app)
     app.before_request(_before_request)
     app.after_request(_security_headers)
     app.context_processor(_template_context)

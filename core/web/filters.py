@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 
 from core import formatting
@@ -84,9 +84,30 @@ def plugin_institution(slug: str):
     return state().institution(slug)
 
 
+#: dates as a page shows them, by (filter, locale, time zone, type, value): Babel works the pattern
+#: and the locale's names out again on every call, and a schedule shows dozens of dates; bounded
+_DATES: dict = {}
+_DATES_KEPT = 20_000
+
+
+def _date_filter(kind: str, style: str, render):
+    def formatted(value):
+        if not value:
+            return ""
+        key = (kind, str(get_locale()), str(get_timezone()), type(value), value)
+        text = _DATES.get(key)
+        if text is None:
+            text = render(value, style)
+            if len(_DATES) >= _DATES_KEPT:
+                _DATES.clear()
+            _DATES[key] = text
+        return text
+    return formatted
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
-    app.jinja_env.filters["date"] = lambda value: format_date(value, "medium") if value else ""
+    app.jinja_env.filters["datetime"] = _date_filter("datetime", "short", format_datetime)
+    app.jinja_env.filters["date"] = _date_filter("date", "medium", format_date)
     app.jinja_env.filters.update(formatting.FILTERS)
     app.jinja_env.filters["phone"] = format_phone
     app.jinja_env.filters["reject_key"] = lambda mapping, key: {k: v for k, v in mapping.items() if k != key}
