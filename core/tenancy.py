@@ -5,6 +5,13 @@ delete, relationship loads) gets ``institution_id = <current>`` added by a sessi
 view cannot forget the filter. The current institution is the signed-in user's; outside a
 request it is whatever ``acting_for`` set, and with neither it is *none*: queries find nothing.
 Crossing tenants is explicit and logged: ``all_institutions(reason)``.
+
+On PostgreSQL the same context is the second line of defence: ``database_setting()`` is what
+``core.database_setup`` writes into each transaction (``microfin.institution_id`` and
+``microfin.scope``, transaction-local), and row-level security policies check it. A crossing names
+its *scope* (``registry``, ``federation``, ``report`` or, by default, ``system``); each scope's
+policies let it reach only its own tables (see docs/architecture.md, "Row-level security"). The
+scope comes from the code path only, never from request input.
 """
 from __future__ import annotations
 
@@ -22,6 +29,14 @@ ALL = "all-institutions"
 NOBODY = -1  # no institution has this id, so a scoped query with no tenant finds nothing
 
 _override: ContextVar[int | str | None] = ContextVar("microfin_tenant", default=None)
+_scope: ContextVar[str | None] = ContextVar("microfin_scope", default=None)
+
+#: The database scopes of tenant crossings (the values of ``microfin.scope``): the worker, the CLI
+#: and sign-in (``system``: every table); the referral registry's routing (``registry``: offers,
+#: settings); the federation's compliance review (``federation``: submitted assessments); the
+#: sector reports (``report``: read only).
+SYSTEM, REGISTRY, FEDERATION, REPORT = "system", "registry", "federation", "report"
+SCOPES = (SYSTEM, REGISTRY, FEDERATION, REPORT)
 
 
 class TenantViolation(RuntimeError):
@@ -71,19 +86,55 @@ def acting_for(institution_id: int):
     token = _override.set(institution_id)
     try:
         yield
+        _flush_pending()
     finally:
         _override.reset(token)
 
 
 @contextmanager
-def all_institutions(reason: str):
-    """Run a block across all institutions; the reason is logged. Keep such blocks narrow."""
-    log.debug("crossing tenants: %s", reason)
-    token = _override.set(ALL)
+def all_institutions(reason: str, scope: str = SYSTEM):
+    """Run a block across all institutions; the reason is logged. Keep such blocks narrow.
+
+    ``scope`` is what PostgreSQL's row-level security lets the block reach (``SCOPES``); the
+    registry, the federation and the reports pass theirs, anything else is ``system``."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown tenant-crossing scope {scope!r}")
+    log.debug("crossing tenants (%s): %s", scope, reason)
+    token, scope_token = _override.set(ALL), _scope.set(scope)
     try:
         yield
+        _flush_pending()
     finally:
+        _scope.reset(scope_token)
         _override.reset(token)
+
+
+def _flush_pending() -> None:
+    """Write what a block added or changed while its context still holds, so that PostgreSQL's
+    row-level security checks the rows under the context that made them (not the next one, at
+    commit). Not inside ``no_autoflush``: the caller is still building those objects."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return
+    from core.extensions import db
+
+    if not db.session.registry.has():
+        return
+    session = db.session()
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+
+
+def database_setting() -> tuple[str, str]:
+    """(``microfin.institution_id``, ``microfin.scope``) for the current context: an institution
+    and no scope, a crossing's scope and no institution, or both empty (nothing is visible)."""
+    tenant = current_institution_id()
+    if tenant == ALL:
+        return "", _scope.get() or SYSTEM
+    if tenant == NOBODY or tenant is None:
+        return "", ""
+    return str(int(tenant)), ""
 
 
 def _scope_statement(state) -> None:

@@ -35,7 +35,7 @@ from core.models.positions import PortfolioSnapshot
 from core.models.types import utcnow
 from core.services.reports import portfolio
 from core.services.reports.common import Period, Scope
-from core.tenancy import ALL, NOBODY, all_institutions, current_institution_id
+from core.tenancy import ALL, NOBODY, acting_for, all_institutions, current_institution_id
 
 ZERO = Decimal("0.00")
 
@@ -115,7 +115,8 @@ def write_month_end(institution: Institution | int, month_end: date) -> MonthEnd
     twice leaves one row). Not committed: the caller's transaction decides."""
     institution_id = institution if isinstance(institution, int) else institution.id
     found = figures(institution_id, month_end)
-    _upsert(institution_id, found)
+    with acting_for(institution_id):  # the institution's own row (row-level security checks it)
+        _upsert(institution_id, found)
     return found
 
 
