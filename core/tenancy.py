@@ -75,9 +75,17 @@ def current_institution_id() -> int | str:
     return NOBODY
 
 
-def set_request_tenant(institution_id: int | None) -> None:
-    """Called once per request, after the user is known."""
+def set_request_tenant(institution_id: int | None, user_id: int | None = None) -> None:
+    """Called once per request, after the user is known (``user_id``: the signed-in user, whose
+    own ``users`` row PostgreSQL's row-level security lets them read and change, federation and
+    operator staff included)."""
     g.microfin_tenant = institution_id if institution_id is not None else NOBODY
+    g.microfin_user = user_id
+
+
+def current_user_id() -> int | None:
+    """The signed-in user of this request, as ``set_request_tenant`` recorded it, or None."""
+    return g.get("microfin_user") if has_request_context() else None
 
 
 @contextmanager
@@ -126,15 +134,18 @@ def _flush_pending() -> None:
         session.flush()
 
 
-def database_setting() -> tuple[str, str]:
-    """(``microfin.institution_id``, ``microfin.scope``) for the current context: an institution
-    and no scope, a crossing's scope and no institution, or both empty (nothing is visible)."""
+def database_setting() -> tuple[str, str, str]:
+    """(``microfin.institution_id``, ``microfin.scope``, ``microfin.user_id``) for the current
+    context: an institution and no scope, a crossing's scope and no institution, or both empty
+    (nothing is visible); and the signed-in user, if any."""
+    user = current_user_id()
+    user = "" if user is None else str(int(user))
     tenant = current_institution_id()
     if tenant == ALL:
-        return "", _scope.get() or SYSTEM
+        return "", _scope.get() or SYSTEM, user
     if tenant == NOBODY or tenant is None:
-        return "", ""
-    return str(int(tenant)), ""
+        return "", "", user
+    return str(int(tenant)), "", user
 
 
 def _scope_statement(state) -> None:

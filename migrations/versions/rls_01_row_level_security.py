@@ -17,14 +17,19 @@ writes from the tenant context (never from request input):
   (by its primary key, after a commit expired it), the loads the ORM scoping never filters either;
 - ``microfin_report_read`` (every ``TENANT_OWNED`` table): read only, while the scope is ``report``
   (the sector reports, which aggregate across institutions);
-- ``microfin_sector_insert`` (audit entries, notifications): adding a row of no institution (the
-  trail of sector-wide records such as referrers; a notice to federation staff), in any context;
+- ``microfin_trail_insert`` (audit entries): adding an entry in any context. The trail is
+  append-only and written by the audit layer for each record flushed, which its own table's
+  policies checked; an entry is read back only by its institution (or the federation, or system);
+- ``microfin_sector_insert`` (notifications): adding a notice of no institution (to federation
+  staff) in any context;
 - the registry's (scope ``registry``): read, create and update referral offers; read plugin
-  settings (routing weighs each institution under its own); add audit entries and notifications;
+  settings (routing weighs each institution under its own); add notifications;
 - the federation's (scope ``federation``): read and review (update) submitted assessments, never
   a draft (the check is in the policy); read the answers, evidence files and comments of submitted
-  assessments; read users (names in the history) and audit entries; add audit entries and
-  notifications.
+  assessments; add an auditor's comment to a submitted assessment; read users (names in the
+  history) and audit entries; add notifications;
+- ``microfin_self`` (users): the signed-in user's own row (``microfin.user_id``), read and
+  changed: federation and operator staff belong to no institution.
 
 Without any setting nothing is visible and nothing can be written. The table list is frozen here;
 ``tests/test_rls.py`` refuses a tenant model whose table has no RLS, so a later table adds its
@@ -39,6 +44,7 @@ depends_on = None
 
 INSTITUTION = "NULLIF(current_setting('microfin.institution_id', true), '')::integer"
 SCOPE = "current_setting('microfin.scope', true)"
+USER = "NULLIF(current_setting('microfin.user_id', true), '')::integer"
 
 #: Tables of ``TenantOwned`` models (institution_id required).
 TENANT_OWNED = (
@@ -64,9 +70,8 @@ NARROW = (
     ("referral_offers", "microfin_registry_insert", "INSERT", None, f"{SCOPE} = 'registry'"),
     ("referral_offers", "microfin_registry_update", "UPDATE", f"{SCOPE} = 'registry'", f"{SCOPE} = 'registry'"),
     ("plugin_settings", "microfin_registry_read", "SELECT", f"{SCOPE} = 'registry'", None),
-    ("audit_entries", "microfin_sector_insert", "INSERT", None, "institution_id IS NULL"),
+    ("audit_entries", "microfin_trail_insert", "INSERT", None, "true"),
     ("notifications", "microfin_sector_insert", "INSERT", None, "institution_id IS NULL"),
-    ("audit_entries", "microfin_crossing_insert", "INSERT", None, f"{SCOPE} IN ('registry', 'federation')"),
     ("notifications", "microfin_crossing_insert", "INSERT", None, f"{SCOPE} IN ('registry', 'federation')"),
     ("compliance_assessments", "microfin_federation_read", "SELECT",
      f"{SCOPE} = 'federation' AND {_SUBMITTED}", None),
@@ -76,7 +81,10 @@ NARROW = (
     ("compliance_evidence_files", "microfin_federation_read", "SELECT",
      f"{SCOPE} = 'federation' AND {_OF_SUBMITTED}", None),
     ("compliance_comments", "microfin_federation_read", "SELECT", f"{SCOPE} = 'federation' AND {_OF_SUBMITTED}", None),
+    ("compliance_comments", "microfin_federation_comment", "INSERT", None,
+     f"{SCOPE} = 'federation' AND from_federation AND {_OF_SUBMITTED}"),
     ("users", "microfin_federation_read", "SELECT", f"{SCOPE} = 'federation'", None),
+    ("users", "microfin_self", "ALL", f"id = {USER}", f"id = {USER}"),
     ("audit_entries", "microfin_federation_read", "SELECT", f"{SCOPE} = 'federation'", None),
 )
 
