@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from core.cli import main
 from core.extensions import db
 from core.tenancy import TenantOwned, TenantScoped, acting_for
 from tests.clients_data import make_client
@@ -198,3 +199,27 @@ def test_the_app_reads_through_row_level_security(app, pg, two_institutions):
     assert setting == str(staff_a.institution_id)
     db.session.commit()
     assert db.session.execute(text("SELECT current_setting('microfin.institution_id', true)")).scalar() in ("", None)
+
+
+def test_db_grant_gives_the_application_role_rows_and_sequences(app, runner, pg):
+    from sqlalchemy.engine import make_url
+
+    app_engine, owner = pg
+    role = make_url(str(app_engine.url)).username
+    result = runner.invoke(main, ["db", "grant", role])
+    assert result.exit_code == 0, result.output
+    assert f"granted the tables' rows and sequences to {role}" in result.output
+    with owner.connect() as connection:
+        granted = connection.execute(text(
+            "SELECT has_table_privilege(:r, 'clients', 'SELECT, INSERT, UPDATE, DELETE'), "
+            "has_table_privilege(:r, 'clients', 'TRUNCATE'), "
+            "has_sequence_privilege(:r, 'clients_id_seq', 'USAGE')"), {"r": role}).one()
+    assert tuple(granted) == (True, False, True)  # rows, not the table itself
+
+
+def test_db_grant_on_sqlite_says_roles_are_postgresqls(app, runner):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    result = runner.invoke(main, ["db", "grant", "microfin_app"])
+    assert result.exit_code != 0
+    assert "row-level security and roles are PostgreSQL's; SQLite needs neither" in result.output
