@@ -91,10 +91,11 @@ def current_user_id() -> int | None:
 @contextmanager
 def acting_for(institution_id: int):
     """Run a block (CLI, worker, tests) as the given institution."""
-    token = _override.set(institution_id)
+    token, clean = _override.set(institution_id), _session_clean()
     try:
         yield
-        _flush_pending()
+        if clean:
+            _flush_pending()
     finally:
         _override.reset(token)
 
@@ -108,29 +109,40 @@ def all_institutions(reason: str, scope: str = SYSTEM):
     if scope not in SCOPES:
         raise ValueError(f"unknown tenant-crossing scope {scope!r}")
     log.debug("crossing tenants (%s): %s", scope, reason)
+    clean = _session_clean()
     token, scope_token = _override.set(ALL), _scope.set(scope)
     try:
         yield
-        _flush_pending()
+        if clean:
+            _flush_pending()
     finally:
         _scope.reset(scope_token)
         _override.reset(token)
 
 
-def _flush_pending() -> None:
-    """Write what a block added or changed while its context still holds, so that PostgreSQL's
-    row-level security checks the rows under the context that made them (not the next one, at
-    commit). Not inside ``no_autoflush``: the caller is still building those objects."""
+def _session() -> Session | None:
     from flask import has_app_context
 
     if not has_app_context():
-        return
+        return None
     from core.extensions import db
 
-    if not db.session.registry.has():
-        return
-    session = db.session()
-    if session.autoflush and (session.new or session.dirty or session.deleted):
+    return db.session() if db.session.registry.has() else None
+
+
+def _session_clean() -> bool:
+    """True when the app's session has nothing waiting to be written (or there is none)."""
+    session = _session()
+    return session is None or session._is_clean()
+
+
+def _flush_pending() -> None:
+    """Write what a block added or changed while its context still holds, so that PostgreSQL's
+    row-level security checks the rows under the context that made them (not the next one, at
+    commit). Only for a block entered with nothing pending (what is pending now is the block's own;
+    the caller's unfinished work is flushed by the caller), and not inside ``no_autoflush``."""
+    session = _session()
+    if session is not None and session.autoflush and not session._is_clean():
         session.flush()
 
 
