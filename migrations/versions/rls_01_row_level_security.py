@@ -27,7 +27,7 @@ writes from the tenant context (never from request input):
 - the federation's (scope ``federation``): read and review (update) submitted assessments, never
   a draft (the check is in the policy); read the answers, evidence files and comments of submitted
   assessments; add an auditor's comment to a submitted assessment; read users (names in the
-  history) and audit entries; add notifications;
+  history) and the compliance records' audit entries; add notifications;
 - ``microfin_self`` (users): the signed-in user's own row (``microfin.user_id``), read and
   changed: federation and operator staff belong to no institution.
 
@@ -85,7 +85,8 @@ NARROW = (
      f"{SCOPE} = 'federation' AND from_federation AND {_OF_SUBMITTED}"),
     ("users", "microfin_federation_read", "SELECT", f"{SCOPE} = 'federation'", None),
     ("users", "microfin_self", "ALL", f"id = {USER}", f"id = {USER}"),
-    ("audit_entries", "microfin_federation_read", "SELECT", f"{SCOPE} = 'federation'", None),
+    ("audit_entries", "microfin_federation_read", "SELECT",
+     f"{SCOPE} = 'federation' AND record_type LIKE 'compliance\\_%'", None),  # the compliance trail only
 )
 
 
