@@ -66,6 +66,23 @@ def db_upgrade():
     click.echo("database is up to date")
 
 
+@db.command("grant")
+@click.argument("role")
+@with_appcontext
+def db_grant(role):
+    """Grant the application ROLE (PostgreSQL; it owns no table) the use of every table's rows and
+    sequences, now and for later migrations. Run as the owner (MICROFIN_MIGRATE_DATABASE_URL)."""
+    from core.database_setup import grant_app_role, owner_engine
+    from core.extensions import db as database
+
+    engine = owner_engine() or database.engine
+    if engine.dialect.name != "postgresql":
+        raise click.ClickException("row-level security and roles are PostgreSQL's; SQLite needs neither")
+    with engine.begin() as connection:
+        grant_app_role(connection, role)
+    click.echo(f"granted the tables' rows and sequences to {role}")
+
+
 @db.command("downgrade")
 @click.argument("revision")
 @with_appcontext

@@ -122,6 +122,9 @@ def settings_from_env(instance_path: Path, overrides: dict) -> dict:
     database_url = _env("DATABASE_URL", f"sqlite:///{instance_path / 'microfin.sqlite3'}")
     settings = {
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # Migrations as the tables' owner (PostgreSQL with row-level security: the app's own URL is
+        # a role that owns no table); unset: migrations use MICROFIN_DATABASE_URL.
+        "MICROFIN_MIGRATE_DATABASE_URL": _env("MIGRATE_DATABASE_URL"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Installed is not enabled: an empty list means every installed plugin.
         "MICROFIN_PLUGINS": _env_list("PLUGINS"),

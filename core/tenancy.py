@@ -5,6 +5,13 @@ delete, relationship loads) gets ``institution_id = <current>`` added by a sessi
 view cannot forget the filter. The current institution is the signed-in user's; outside a
 request it is whatever ``acting_for`` set, and with neither it is *none*: queries find nothing.
 Crossing tenants is explicit and logged: ``all_institutions(reason)``.
+
+On PostgreSQL the same context is the second line of defence: ``database_setting()`` is what
+``core.database_setup`` writes into each transaction (``microfin.institution_id`` and
+``microfin.scope``, transaction-local), and row-level security policies check it. A crossing names
+its *scope* (``registry``, ``federation``, ``report`` or, by default, ``system``); each scope's
+policies let it reach only its own tables (see docs/architecture.md, "Row-level security"). The
+scope comes from the code path only, never from request input.
 """
 from __future__ import annotations
 
@@ -22,6 +29,14 @@ ALL = "all-institutions"
 NOBODY = -1  # no institution has this id, so a scoped query with no tenant finds nothing
 
 _override: ContextVar[int | str | None] = ContextVar("microfin_tenant", default=None)
+_scope: ContextVar[str | None] = ContextVar("microfin_scope", default=None)
+
+#: The database scopes of tenant crossings (the values of ``microfin.scope``): the worker, the CLI
+#: and sign-in (``system``: every table); the referral registry's routing (``registry``: offers,
+#: settings); the federation's compliance review (``federation``: submitted assessments); the
+#: sector reports (``report``: read only).
+SYSTEM, REGISTRY, FEDERATION, REPORT = "system", "registry", "federation", "report"
+SCOPES = (SYSTEM, REGISTRY, FEDERATION, REPORT)
 
 
 class TenantViolation(RuntimeError):
@@ -60,29 +75,48 @@ def current_institution_id() -> int | str:
     return NOBODY
 
 
-def set_request_tenant(institution_id: int | None) -> None:
-    """Called once per request, after the user is known."""
+def set_request_tenant(institution_id: int | None, user_id: int | None = None) -> None:
+    """Called once per request, after the user is known (``user_id``: the signed-in user, whose
+    own ``users`` row PostgreSQL's row-level security lets them read and change, federation and
+    operator staff included)."""
     g.microfin_tenant = institution_id if institution_id is not None else NOBODY
+    g.microfin_user = user_id
+
+
+def current_user_id() -> int | None:
+    """The signed-in user of this request, as ``set_request_tenant`` recorded it, or None."""
+    return g.get("microfin_user") if has_request_context() else None
 
 
 @contextmanager
 def acting_for(institution_id: int):
     """Run a block (CLI, worker, tests) as the given institution."""
-    token = _override.set(institution_id)
+    token, clean = _override.set(institution_id), _session_clean()
     try:
         yield
+        if clean:
+            _flush_pending()
     finally:
         _override.reset(token)
 
 
 @contextmanager
-def all_institutions(reason: str):
-    """Run a block across all institutions; the reason is logged. Keep such blocks narrow."""
-    log.debug("crossing tenants: %s", reason)
-    token = _override.set(ALL)
+def all_institutions(reason: str, scope: str = SYSTEM):
+    """Run a block across all institutions; the reason is logged. Keep such blocks narrow.
+
+    ``scope`` is what PostgreSQL's row-level security lets the block reach (``SCOPES``); the
+    registry, the federation and the reports pass theirs, anything else is ``system``."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown tenant-crossing scope {scope!r}")
+    log.debug("crossing tenants (%s): %s", scope, reason)
+    clean = _session_clean()
+    token, scope_token = _override.set(ALL), _scope.set(scope)
     try:
         yield
+        if clean:
+            _flush_pending()
     finally:
+        _scope.reset(scope_token)
         _override.reset(token)
 
 
@@ -97,6 +131,46 @@ def _criteria_for(tenant):
         option = _CRITERIA[tenant] = with_loader_criteria(
             TenantScoped, lambda cls: cls.institution_id == tenant, include_aliases=True)
     return option
+
+
+def _session() -> Session | None:
+    from flask import has_app_context
+
+    if not has_app_context():
+        return None
+    from core.extensions import db
+
+    return db.session() if db.session.registry.has() else None
+
+
+def _session_clean() -> bool:
+    """True when the app's session has nothing waiting to be written (or there is none)."""
+    session = _session()
+    return session is None or session._is_clean()
+
+
+def _flush_pending() -> None:
+    """Write what a block added or changed while its context still holds, so that PostgreSQL's
+    row-level security checks the rows under the context that made them (not the next one, at
+    commit). Only for a block entered with nothing pending (what is pending now is the block's own;
+    the caller's unfinished work is flushed by the caller), and not inside ``no_autoflush``."""
+    session = _session()
+    if session is not None and session.autoflush and not session._is_clean():
+        session.flush()
+
+
+def database_setting() -> tuple[str, str, str]:
+    """(``microfin.institution_id``, ``microfin.scope``, ``microfin.user_id``) for the current
+    context: an institution and no scope, a crossing's scope and no institution, or both empty
+    (nothing is visible); and the signed-in user, if any."""
+    user = current_user_id()
+    user = "" if user is None else str(int(user))
+    tenant = current_institution_id()
+    if tenant == ALL:
+        return "", _scope.get() or SYSTEM, user
+    if tenant == NOBODY or tenant is None:
+        return "", "", user
+    return str(int(tenant)), "", user
 
 
 def _scope_statement(state) -> None:

@@ -14,8 +14,10 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db
+# The owner's URL when one is set (MICROFIN_MIGRATE_DATABASE_URL): the app's role owns no table.
+_owner_url = current_app.config.get("MICROFIN_MIGRATE_DATABASE_URL")
 config.set_main_option(
-    "sqlalchemy.url", target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    "sqlalchemy.url", (_owner_url or target_db.engine.url.render_as_string(hide_password=False)).replace("%", "%%")
 )
 
 
@@ -52,10 +54,21 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args["include_object"] = include_object
-    with target_db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+    from sqlalchemy import create_engine
+
+    engine = create_engine(_owner_url) if _owner_url else target_db.engine
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
+            with context.begin_transaction():
+                if connection.dialect.name == "postgresql":
+                    # Row-level security is forced on the owner too: a data migration sees every
+                    # institution's rows (rls_01; transaction-local, as the app's settings).
+                    connection.exec_driver_sql("SELECT set_config('microfin.scope', 'system', true)")
+                context.run_migrations()
+    finally:
+        if _owner_url:
+            engine.dispose()
 
 
 if context.is_offline_mode():

@@ -8,7 +8,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from core import create_app
-from core.testing.database import empty_tables, test_database_url
+from sqlalchemy import create_engine
+
+from core.testing.database import (app_role_url, create_app_role, empty_tables, test_app_role,
+                                   test_database_url)
 
 PASSWORD = "correct horse battery"
 
@@ -43,28 +46,49 @@ def base_config(database_url: str, **extra) -> dict:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A database migrated to every head, once per session."""
+def owner_database_url(tmp_path_factory):
+    """A database migrated to every head, once per session, as the tables' owner. On PostgreSQL
+    the application role (``database_url``) is created and granted its rows here."""
     from core.cli import upgrade_database
+    from core.database_setup import grant_app_role
 
     url = test_database_url(tmp_path_factory.mktemp("db"))
+    role = test_app_role()
     app = create_app(base_config(url))
     with app.app_context():
         upgrade_database()
         from core.extensions import db
 
+        if db.engine.dialect.name == "postgresql" and role:
+            create_app_role(url, role)
+            with db.engine.begin() as connection:
+                grant_app_role(connection, role)
         db.engine.dispose()
     return url
 
 
+@pytest.fixture(scope="session")
+def database_url(owner_database_url):
+    """The URL the application uses: on PostgreSQL the application role, which owns no table, so
+    that row-level security applies to every test (the owner's URL on SQLite)."""
+    return app_role_url(owner_database_url, test_app_role())
+
+
+def app_config(database_url: str, owner_database_url: str, **extra) -> dict:
+    """``base_config`` for the test database, migrating as its owner."""
+    if owner_database_url != database_url:
+        extra.setdefault("MICROFIN_MIGRATE_DATABASE_URL", owner_database_url)
+    return base_config(database_url, **extra)
+
+
 @pytest.fixture
-def make_app(database_url, tmp_path, monkeypatch):
+def make_app(database_url, owner_database_url, tmp_path, monkeypatch):
     """Build an app on the test database with extra settings; rows written are removed after."""
     monkeypatch.setenv("MICROFIN_INSTANCE_PATH", str(tmp_path / "instance"))
     apps = []
 
     def build(**extra):
-        application = create_app(base_config(database_url, **extra))
+        application = create_app(app_config(database_url, owner_database_url, **extra))
         application.test_client_class = IsolatedClient
         apps.append(application)
         return application
@@ -78,8 +102,10 @@ def make_app(database_url, tmp_path, monkeypatch):
             db.engine.dispose()
     with apps[0].app_context() if apps else create_app(base_config(database_url)).app_context():
         _verify_stored_positions()
-        empty_tables(db.engine)
         db.engine.dispose()
+    owner = create_engine(owner_database_url)  # as the owner: row-level security hides nothing
+    empty_tables(owner)
+    owner.dispose()
 
 
 def _verify_stored_positions() -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from core.models import LoginAttempt, LoginThrottle, User
-from core.tenancy import all_institutions
+from core.tenancy import acting_for, all_institutions
 from tests.conftest import PASSWORD, csrf_token, login, post
 
 NO_MATCH = "That email and password do not match an active account."
@@ -26,8 +26,9 @@ def test_password_is_hashed_with_argon2(app, staff_a):
 
 
 def test_wrong_password_unknown_email_and_disabled_user_answer_alike(client, staff_a):
-    staff_a.coach.active = False
-    db.session.commit()
+    with acting_for(staff_a.institution_id):  # the institution's admin would (row-level security)
+        staff_a.coach.active = False
+        db.session.commit()
     answers = [
         login(client, staff_a.officer.email, "wrong password!"),
         login(client, "nobody@nowhere.test", "wrong password!"),
@@ -118,8 +119,9 @@ def test_idle_session_expires_with_a_message(app, client, staff_a):
 
 def test_disabled_user_is_signed_out_on_next_request(client, staff_a):
     login(client, staff_a.officer)
-    staff_a.officer.active = False
-    db.session.commit()
+    with acting_for(staff_a.institution_id):  # the institution's admin would (row-level security)
+        staff_a.officer.active = False
+        db.session.commit()
     assert client.get("/").status_code == 302
 
 

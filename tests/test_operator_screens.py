@@ -275,10 +275,11 @@ def test_portal_users_of_the_organisation_are_listed(app, op):
     beta, _ = make_referrer(name="Bank Beta")
     # Portal accounts (role ``referrer``) come with the portal work; a user row whose referrer_id
     # is the organisation is what this list shows.
-    for email, referrer in (("adviser@alpha.test", alpha), ("adviser@beta.test", beta)):
-        db.session.add(User(email=email, name=email.split("@")[0], role="referrer", referrer_id=referrer.id,
-                            institution_id=None, preferred_language="nl"))
-    db.session.commit()
+    with all_institutions("test: portal users belong to no institution (row-level security)"):
+        for email, referrer in (("adviser@alpha.test", alpha), ("adviser@beta.test", beta)):
+            db.session.add(User(email=email, name=email.split("@")[0], role="referrer", referrer_id=referrer.id,
+                                institution_id=None, preferred_language="nl"))
+        db.session.commit()
     page = op.get(f"/operator/referrers/{alpha.id}").get_data(as_text=True)
     assert "adviser@alpha.test" in page and "adviser@beta.test" not in page
 

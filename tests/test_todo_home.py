@@ -296,8 +296,9 @@ def test_the_home_page_runs_a_bounded_number_of_statements(app, staff_a, auditor
 
 
 def test_the_home_page_speaks_the_users_language(staff_a, as_user):
-    staff_a.officer.preferred_language = "nl"
-    db.session.commit()
+    with acting_for(staff_a.institution_id):  # a write of the institution's (row-level security)
+        staff_a.officer.preferred_language = "nl"
+        db.session.commit()
     page = home(as_user(staff_a.officer))
     assert "Niets te doen." in page and "Nothing to do." not in page
 

@@ -35,7 +35,10 @@ class AuditEntry(TenantScoped, db.Model):
 
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_record", "record_type", "record_id"),
-                      Index("ix_audit_entries_institution_at", "institution_id", "at"))
+                      Index("ix_audit_entries_institution_at", "institution_id", "at"),
+                      # No RETURNING: on PostgreSQL an entry may be written where row-level security
+                      # lets it be added but not read back (another institution's, or none's).
+                      {"implicit_returning": False})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,7 +27,10 @@ class Notification(TenantScoped, db.Model):
 
     __tablename__ = "notifications"
     __table_args__ = (UniqueConstraint("user_id", "kind", "once_key"),
-                      Index("ix_notifications_user_read", "user_id", "read_at"))
+                      Index("ix_notifications_user_read", "user_id", "read_at"),
+                      # No RETURNING (the id comes from the sequence first): row-level security on
+                      # PostgreSQL lets a notice to another institution's staff be added, not read.
+                      {"implicit_returning": False})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -46,9 +46,9 @@ def facts_of(referral: Referral) -> ReferralFacts:
 
 def settings_of(profiles: dict, ids: dict[str, int]) -> dict[str, dict]:
     """Every institution's effective settings, read in one query (slug -> values)."""
-    from core.tenancy import all_institutions
+    from core.tenancy import REGISTRY, all_institutions
 
-    with all_institutions("routing weighs each institution under its own settings"):
+    with all_institutions("routing weighs each institution under its own settings", scope=REGISTRY):
         rows = db.session.execute(select(PluginSetting.institution_id, PluginSetting.key,
                                          PluginSetting.value)).all()
     stored: dict[int, dict] = {}

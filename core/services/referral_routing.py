@@ -24,7 +24,7 @@ from core.extensions import db
 from core.models import Institution as InstitutionRow
 from core.models.referrals import Referral, ReferralOffer
 from core.plugins import state
-from core.tenancy import all_institutions
+from core.tenancy import REGISTRY, all_institutions
 
 DEFAULT_CONTACT_DAYS = 5
 
@@ -81,7 +81,7 @@ def _open_load(institution_ids: list[int]) -> dict[int, int]:
     """Open offers per candidate institution, counted on the (state, institution_id) index."""
     if not institution_ids:
         return {}
-    with all_institutions("routing compares the open load of every institution"):
+    with all_institutions("routing compares the open load of every institution", scope=REGISTRY):
         rows = db.session.execute(select(ReferralOffer.institution_id, func.count())
                                   .where(ReferralOffer.state.in_(("open", "accepted")),
                                          ReferralOffer.institution_id.in_(institution_ids))

@@ -26,7 +26,7 @@ from core.plugins import emit
 from core.services import audit, notifications, webhooks
 from core.services.errors import NotFound, ValidationFailed
 from core.services.referral_routing import DEFAULT_CONTACT_DAYS, add_working_days, assess_all, choose
-from core.tenancy import all_institutions
+from core.tenancy import REGISTRY, all_institutions
 
 DECLINE_REASONS = ("out_of_region", "out_of_scope", "amount_too_high", "capacity", "not_eligible",
                    "applicant_unreachable", "other")
@@ -56,7 +56,7 @@ def public_view(referral: Referral, *, offers: list | None = None, institutions:
                                                                                  referral.institution_id)
         institution = {"slug": row.slug, "name": row.name("en")}
     if offers is None:
-        with all_institutions("the referrer sees the deadline of the open offer, not who else was asked"):
+        with all_institutions("the referrer sees the deadline of the open offer, not who else was asked", scope=REGISTRY):
             offers = db.session.execute(select(ReferralOffer.state, ReferralOffer.deadline,
                                                ReferralOffer.decline_reason)
                                         .where(ReferralOffer.referral_id == referral.id)).all()
@@ -89,7 +89,7 @@ def public_views(rows: list[Referral]) -> list[dict]:
     if not rows:
         return []
     ids = [r.id for r in rows]
-    with all_institutions("the referrer sees the deadline of the open offer, not who else was asked"):
+    with all_institutions("the referrer sees the deadline of the open offer, not who else was asked", scope=REGISTRY):
         found = db.session.execute(select(ReferralOffer.referral_id, ReferralOffer.state, ReferralOffer.deadline,
                                           ReferralOffer.decline_reason)
                                    .where(ReferralOffer.referral_id.in_(ids))).all()
@@ -284,7 +284,7 @@ def _route(referral: Referral, offered: set[int] | None = None) -> None:
     Every institution's reason for not taking it is recorded (``no_match_reasons``: slug -> code)."""
     from core.services.referral_routing import _institutions, decline_summary
 
-    with all_institutions("the registry routes a referral across institutions"):
+    with all_institutions("the registry routes a referral across institutions", scope=REGISTRY):
         if offered is None:
             offered = set(db.session.scalars(select(ReferralOffer.institution_id)
                                              .where(ReferralOffer.referral_id == referral.id)))
@@ -359,7 +359,7 @@ def withdraw(referrer: Referrer, referral_id: int) -> Referral:
     """The applicant withdrew consent: stop everywhere and erase their data from the registry."""
     referral = for_referrer(referrer, referral_id)
     if referral.status != WITHDRAWN:
-        with all_institutions("withdrawal reaches the institution holding the referral"):
+        with all_institutions("withdrawal reaches the institution holding the referral", scope=REGISTRY):
             for current in db.session.scalars(select(ReferralOffer).where(
                     ReferralOffer.referral_id == referral.id, ReferralOffer.state.in_(("open", "accepted")))):
                 current.state, current.answered_at = "withdrawn", utcnow()
@@ -513,7 +513,7 @@ def expire_overdue(today: date | None = None) -> int:
     """Offers past their contact deadline move to the next institution that accepts."""
     today = today or _today()
     moved = 0
-    with all_institutions("the registry re-routes offers whose deadline passed"):
+    with all_institutions("the registry re-routes offers whose deadline passed", scope=REGISTRY):
         overdue = list(db.session.scalars(select(ReferralOffer).where(ReferralOffer.state == "open",
                                                                       ReferralOffer.deadline < today)))
         for found in overdue:

@@ -35,7 +35,7 @@ from core.models.positions import PortfolioSnapshot
 from core.models.types import utcnow
 from core.services.reports import portfolio
 from core.services.reports.common import Period, Scope
-from core.tenancy import ALL, NOBODY, all_institutions, current_institution_id
+from core.tenancy import ALL, NOBODY, REPORT, acting_for, all_institutions, current_institution_id
 
 ZERO = Decimal("0.00")
 
@@ -115,7 +115,8 @@ def write_month_end(institution: Institution | int, month_end: date) -> MonthEnd
     twice leaves one row). Not committed: the caller's transaction decides."""
     institution_id = institution if isinstance(institution, int) else institution.id
     found = figures(institution_id, month_end)
-    _upsert(institution_id, found)
+    with acting_for(institution_id):  # the institution's own row (row-level security checks it)
+        _upsert(institution_id, found)
     return found
 
 
@@ -135,7 +136,7 @@ def _upsert(institution_id: int, found: MonthEnd) -> None:
 
 
 def _first_disbursement(institution_id: int) -> date | None:
-    with all_institutions("snapshots of one institution (filtered explicitly)"):
+    with all_institutions("snapshots of one institution (filtered explicitly)", scope=REPORT):
         return db.session.scalar(select(func.min(Loan.disbursed_on)).where(
             Loan.institution_id == institution_id, Loan.disbursed_on.is_not(None)))
 
@@ -177,7 +178,7 @@ def write_previous_month_everywhere() -> int:
 
 
 def _missing(institution_id: int, ends: list[date]) -> list[date]:
-    with all_institutions("snapshots of one institution (filtered explicitly)"):
+    with all_institutions("snapshots of one institution (filtered explicitly)", scope=REPORT):
         stored = set(db.session.scalars(select(PortfolioSnapshot.month_end).where(
             PortfolioSnapshot.institution_id == institution_id, PortfolioSnapshot.month_end.in_(ends))))
     return [day for day in ends if day not in stored]
@@ -193,7 +194,7 @@ def month_ends_of(scope: Scope, days: list[date], today: date | None = None) -> 
     wanted = sorted({day for day in days if is_month_end(day) and day <= last})
     if not wanted:
         return {}
-    with all_institutions("snapshots of the report's scope (filtered explicitly)"):
+    with all_institutions("snapshots of the report's scope (filtered explicitly)", scope=REPORT):
         ids = ([scope.institution_id] if scope.institution_id is not None
                else list(db.session.scalars(select(Institution.id))))
         rows = db.session.scalars(select(PortfolioSnapshot).where(

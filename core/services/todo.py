@@ -25,7 +25,7 @@ from core.models.mail import MAIL_FAILED, OutboxMail
 from core.models.money_input import StatementLine
 from core.models.referrals import Referral, ReferralOffer
 from core.models.types import utcnow
-from core.tenancy import all_institutions
+from core.tenancy import FEDERATION, all_institutions
 
 #: How many items a panel lists; its count is the full number.
 LIMIT = 5
@@ -181,7 +181,7 @@ def assessments_to_review() -> Panel:
              .join(Institution, Institution.id == Assessment.institution_id)
              .where(Assessment.status.in_((SUBMITTED, UNDER_REVIEW)))
              .order_by(Assessment.submitted_at, Assessment.id))
-    with all_institutions("a federation auditor's home counts the self-assessments to review"):
+    with all_institutions("a federation auditor's home counts the self-assessments to review", scope=FEDERATION):
         return _panel("assessments_to_review", query)
 
 

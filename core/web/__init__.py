@@ -96,7 +96,8 @@ def _before_request():
 
     if (halfway := second_factor.guard()) is not None:
         return halfway
-    set_request_tenant(current_user.institution_id if current_user.is_authenticated else None)
+    set_request_tenant(current_user.institution_id if current_user.is_authenticated else None,
+                       current_user.id if current_user.is_authenticated else None)
     return enforce_declared_access()
 
 

@@ -46,7 +46,7 @@ from core.services import notifications
 from core.services.compliance import scoring
 from core.services.compliance.scoring import Score
 from core.services.errors import NotFound, ValidationFailed
-from core.tenancy import all_institutions
+from core.tenancy import FEDERATION, all_institutions
 
 AWARD_YEARS = 4
 PROGRESS_REPORT_YEARS = 2
@@ -181,7 +181,7 @@ def history(assessment: Assessment, limit: int = 200) -> list[dict]:
 def _user_names(user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
-    with all_institutions("names of the people who changed an assessment (federation staff too)"):
+    with all_institutions("names of the people who changed an assessment (federation staff too)", scope=FEDERATION):
         return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
 
 
@@ -350,18 +350,18 @@ def _auditor_assessment(assessment_id: int) -> Assessment:
 def auditor_get(assessment_id: int) -> AssessmentView:
     """An auditor reads any institution's submitted assessment (compliance records only); a
     draft is ``NotFound`` until the institution submits it."""
-    with all_institutions("a federation auditor reads a compliance self-assessment"):
+    with all_institutions("a federation auditor reads a compliance self-assessment", scope=FEDERATION):
         return view(_auditor_assessment(assessment_id))
 
 
 def auditor_history(assessment_id: int) -> list[dict]:
-    with all_institutions("a federation auditor reads the history of a self-assessment"):
+    with all_institutions("a federation auditor reads the history of a self-assessment", scope=FEDERATION):
         return history(_auditor_assessment(assessment_id))
 
 
 def _auditor_change(assessment_id: int, by: User, change) -> Assessment:
     _require_role(by, ROLE_AUDITOR)
-    with all_institutions("a federation auditor reviews a compliance self-assessment"):
+    with all_institutions("a federation auditor reviews a compliance self-assessment", scope=FEDERATION):
         assessment = db.session.scalar(select(Assessment).where(Assessment.id == assessment_id))
         if assessment is None:
             raise NotFound()
@@ -528,7 +528,7 @@ def federation_overview(on: date | None = None) -> list[InstitutionStatus]:
     from core.services.institutions import enabled_institutions
 
     result = []
-    with all_institutions("the federation dashboard lists every institution's compliance status"):
+    with all_institutions("the federation dashboard lists every institution's compliance status", scope=FEDERATION):
         for institution in enabled_institutions():
             own = list(db.session.scalars(_submitted(
                 select(Assessment).where(Assessment.institution_id == institution.id))
@@ -545,7 +545,7 @@ def auditor_file(file_id: int) -> EvidenceFile:
     """An evidence file for an auditor; the download is written to the institution's audit trail."""
     from core.services import audit
 
-    with all_institutions("a federation auditor opens an evidence file"):
+    with all_institutions("a federation auditor opens an evidence file", scope=FEDERATION):
         record = db.session.scalar(select(EvidenceFile).where(EvidenceFile.id == file_id))
         if record is None:
             raise NotFound()
@@ -561,7 +561,7 @@ def auditor_compare(assessment_id: int, other_id: int | None):
 
     Only assessments of the same institution are compared; another id is ``NotFound``.
     """
-    with all_institutions("a federation auditor compares two periods of one institution"):
+    with all_institutions("a federation auditor compares two periods of one institution", scope=FEDERATION):
         later = _auditor_assessment(assessment_id)
         others = list(db.session.scalars(_submitted(
             select(Assessment).where(Assessment.institution_id == later.institution_id,

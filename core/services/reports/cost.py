@@ -32,7 +32,7 @@ from core.services.errors import ValidationFailed
 from core.services.reports.common import (DISBURSED_STATUSES, MIN_CELL, SUPPRESSED, Period, Scope, cents,
                                          euros, in_period)
 from core.services.reports.people import people
-from core.tenancy import all_institutions
+from core.tenancy import REPORT, all_institutions
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MEMORANDUM = {"cost_per_person": Decimal("6250.00"), "social_return": Decimal("2.53"),
@@ -166,7 +166,7 @@ def cost_section(scope: Scope, period: Period) -> dict:
     nobody financed); ``"<5"`` in the federation's view when under five persons.
     """
     year = report_year(period)
-    with all_institutions("impact report cost (scope filtered explicitly)"):
+    with all_institutions("impact report cost (scope filtered explicitly)", scope=REPORT):
         persons, job_seekers = _financed(scope, year)
         budget, without = _budget(scope, year)
         values = _scope_assumptions(scope)

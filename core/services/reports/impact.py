@@ -20,7 +20,7 @@ from core.services.reports.common import (DISBURSED_STATUSES, Period, Scope, cel
 from core.services.reports.cost import cost_section
 from core.services.reports.people import people
 from core.services.reports.outcomes import outcomes
-from core.tenancy import all_institutions
+from core.tenancy import REPORT, all_institutions
 
 TARGET_GROUPS = ("women", "born_abroad", "young", "low_educated", "job_seekers", "disability")
 # report key → the client's ``sector`` value
@@ -74,7 +74,7 @@ def impact_report(scope: Scope, period: Period = Period()) -> dict:
         Client, and_(Client.id == Loan.client_id, Client.institution_id == Loan.institution_id)).where(*where)
     if sector:
         joined = joined.join(persons, persons.c.client_id == Loan.client_id)
-    with all_institutions("impact report (scope filtered explicitly)"):
+    with all_institutions("impact report (scope filtered explicitly)", scope=REPORT):
         row = list(db.session.execute(joined.add_columns(*columns)).one())
         several = db.session.scalar(_financed_by_several(joined, who)) if sector else None
     start, end = period.iso()

@@ -20,7 +20,7 @@ from core.models import Consent, Loan
 from core.models.followups import Followup
 from core.services.followups import CONSENT_KIND
 from core.services.reports.common import SUPPRESSED, Period, Scope, count_cell, in_period
-from core.tenancy import all_institutions
+from core.tenancy import REPORT, all_institutions
 
 AFTER_MONTHS = (12, 24, 36)
 
@@ -75,7 +75,7 @@ def _at_intake(joined, who) -> tuple[int, int]:
 
 def outcomes(scope: Scope, period: Period = Period()) -> dict:
     """The ``outcomes`` object of the impact report of ``scope`` over ``period`` (see module doc)."""
-    with all_institutions("impact outcomes (scope filtered explicitly)"):
+    with all_institutions("impact outcomes (scope filtered explicitly)", scope=REPORT):
         joined, who = _base(scope, period)
         active = _after_months(joined, who, Followup.active)
         credit = _after_months(joined, who, Followup.bank_credit)

@@ -31,7 +31,7 @@ from core.services import positions
 from core.services.errors import ValidationFailed
 from core.services.reports.common import (DISBURSED_STATUSES, MIN_CELL, SUPPRESSED, Period, Scope, cents,
                                           euros, in_period)
-from core.tenancy import all_institutions
+from core.tenancy import REPORT, all_institutions
 
 MAX_TREND_MONTHS = 36
 
@@ -187,7 +187,7 @@ def _lines(scope: Scope, where: list):
 
 
 def _run(query):
-    with all_institutions("portfolio report (scope filtered explicitly)"):
+    with all_institutions("portfolio report (scope filtered explicitly)", scope=REPORT):
         return db.session.execute(query)
 
 
@@ -261,7 +261,7 @@ def quality_at(scope: Scope, on: date) -> Quality:
     """Borrowers, loans, gross outstanding principal and PAR30/PAR90 of ``scope`` on ``on``, read
     from the stored loan positions (``positions.portfolio_at``: one statement, no window)."""
     where = [] if scope.institution_id is None else [Loan.institution_id == scope.institution_id]
-    with all_institutions("portfolio report (scope filtered explicitly)"):
+    with all_institutions("portfolio report (scope filtered explicitly)", scope=REPORT):
         borrowers, loans, gross, at30, at90 = positions.portfolio_at(on, where)
     return Quality(on, borrowers, loans, gross, at30, at90)
 
