@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from operator import itemgetter
 
-from sqlalchemy import Table
+from sqlalchemy import Table, TypeDecorator
 
 from core.extensions import db
 
@@ -25,6 +25,18 @@ def _defaults(table: Table, given: set[str]) -> dict:
     return values
 
 
+def _processor(type_, dialect):
+    """The column's bind processor; for a ``TypeDecorator`` (``Money``) over a type the driver
+    takes as it is, its own ``process_bind_param`` called directly, without SQLAlchemy's wrapper
+    (a third of the conversion time at three million values)."""
+    if isinstance(type_, TypeDecorator):
+        impl = type_.impl_instance.dialect_impl(dialect).bind_processor(dialect)
+        if impl is None:
+            convert = type_.process_bind_param
+            return lambda value: convert(value, dialect)
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
 def insert_rows(table: Table, rows: list[dict]) -> None:
     """Insert ``rows`` (dicts keyed by column name, the same keys in every row) in the session's
     transaction."""
@@ -35,7 +47,7 @@ def insert_rows(table: Table, rows: list[dict]) -> None:
     defaults = _defaults(table, set(rows[0]))
     given = list(rows[0])
     names = [*given, *defaults]
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    processors = [_processor(table.c[name].type, dialect) for name in names]
     pick, fixed = itemgetter(*given), tuple(defaults.values())
 
     def values(row: dict) -> list:

@@ -122,11 +122,15 @@ def _write(checked: PortfolioFile, products: dict, today: date, progress) -> lis
     """Clients and loans through the ORM (audited), then schedule lines, references and the ledger
     of repaid loans with executemany statements: no per-loan UPDATE round trips."""
     pairs = []
+    client_ids = _next_ids(Client, len(checked.clients))
+    loan_ids = _next_ids(Loan, sum(len(c.loans) for c in checked.clients))
     for imported in checked.clients:
         client = _client(imported)
+        client.id = next(client_ids, None)
         db.session.add(client)
         for row in imported.loans:
             loan = _loan(client, row, products[row.product])
+            loan.id = next(loan_ids, None)
             schedule_rows = _schedule_rows(loan, row)
             if row.status == "repaid":
                 loan.closed_on = min(max(r["due_date"] for r in schedule_rows), today)
@@ -154,6 +158,21 @@ def _write(checked: PortfolioFile, products: dict, today: date, progress) -> lis
     insert_rows(LoanPosition.__table__, summaries)
     db.session.flush()
     return [loan for _, loan, _ in pairs]
+
+
+def _next_ids(model, count: int):
+    """On PostgreSQL, ``count`` ids drawn from the table's sequence in one statement (an iterator),
+    so that the ORM inserts the clients and loans with one ``executemany`` and no ``RETURNING``:
+    with ``RETURNING`` SQLAlchemy sends batches of a thousand rows as one statement each, and
+    psycopg parsed those 40,000-placeholder statements without its cache (8 s of the 10,000-row
+    import). Elsewhere an empty iterator: the database numbers the rows as usual."""
+    if db.engine.dialect.name != "postgresql" or not count:
+        return iter(())
+    from sqlalchemy import text
+
+    table = model.__table__.name
+    return iter(db.session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                                        "FROM generate_series(1, :count)"), {"table": table, "count": count}).all())
 
 
 def _positions(pairs, ledger: list[dict], today: date) -> list[dict]:

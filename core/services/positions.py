@@ -356,18 +356,47 @@ def _first_unpaid(on: date, where: list):
              .where(Loan.status.in_(PORTFOLIO_STATUSES), Loan.disbursed_on <= on,
                     or_(LoanPosition.written_off_on.is_(None), LoanPosition.written_off_on > on), *where)
              .cte("portfolio_loans").prefix_with("MATERIALIZED"))
-    total = cents(ScheduleLine.principal) + cents(ScheduleLine.interest) + cents(ScheduleLine.fees)
-    before = cents(ScheduleLine.due_before)
-    on_principal = loans.c.paid - before - total + cents(ScheduleLine.principal)
-    outstanding = cents(ScheduleLine.principal_from) - case((on_principal > 0, on_principal), else_=0)
-    oldest = case((and_(loans.c.late_since.is_not(None), loans.c.late_since < ScheduleLine.due_date),
-                   loans.c.late_since), else_=ScheduleLine.due_date)
-    return loans, outstanding, oldest, (
-        select(loans.c.loan_id, loans.c.client_id, loans.c.paid, ScheduleLine.due_date,
-               outstanding.label("outstanding"), oldest.label("oldest"))
-        .join(ScheduleLine, and_(ScheduleLine.loan_id == loans.c.loan_id,
-                                 ScheduleLine.version == loans.c.schedule_version,
-                                 before <= loans.c.paid, loans.c.paid < before + total)))
+    # The first unpaid line is the last line (of those owing anything) that starts at or before
+    # what was paid: one backward step on the (loan, version, due_before) index per loan, a LIMIT 1
+    # subquery. Joined on ``due_before <= paid < due_before + total``, the database walked every
+    # line already paid of each loan (half the schedule a year back) to keep one. PostgreSQL
+    # takes it as a LATERAL subquery (as a scalar subquery in the join it hashed every line due so
+    # far and ran the subquery per match); SQLite has no LATERAL and looks the line up by its id.
+    line = aliased(ScheduleLine)
+    owing = and_(line.loan_id == loans.c.loan_id, line.version == loans.c.schedule_version,
+                 cents(line.due_before) <= loans.c.paid,
+                 cents(line.principal) + cents(line.interest) + cents(line.fees) > 0)
+    if db.engine.dialect.name == "postgresql":
+        first = (select(line.due_date, line.principal, line.interest, line.fees, line.due_before, line.principal_from)
+                 .where(owing).order_by(line.due_before.desc()).limit(1).lateral("first_line"))
+        cols, target, on_clause = first.c, first, None
+    else:
+        first_id = select(line.id).where(owing).order_by(line.due_before.desc()).limit(1).scalar_subquery()
+        cols, target, on_clause = ScheduleLine, ScheduleLine, ScheduleLine.id == first_id
+    total = cents(cols.principal) + cents(cols.interest) + cents(cols.fees)
+    before = cents(cols.due_before)
+    on_principal = loans.c.paid - before - total + cents(cols.principal)
+    outstanding = cents(cols.principal_from) - case((on_principal > 0, on_principal), else_=0)
+    oldest = case((and_(loans.c.late_since.is_not(None), loans.c.late_since < cols.due_date),
+                   loans.c.late_since), else_=cols.due_date)
+    unpaid = loans.c.paid < before + total  # else the loan is paid in full
+    joined = loans.join(target, unpaid if on_clause is None else and_(on_clause, unpaid))
+    return FirstUnpaid(loans, cols, outstanding, oldest, joined,
+                       select(loans.c.loan_id, loans.c.client_id, loans.c.paid, cols.due_date,
+                              outstanding.label("outstanding"), oldest.label("oldest")).select_from(joined))
+
+
+@dataclass(frozen=True)
+class FirstUnpaid:
+    """:func:`_first_unpaid`'s parts: the loans CTE, the first unpaid line's columns, expressions
+    on them, the join, and the select of one row per loan that owes anything on the date."""
+
+    loans: object
+    line: object
+    outstanding: object
+    oldest: object
+    joined: object
+    query: object
 
 
 def quality(on: date) -> arrears.PortfolioQuality:
@@ -383,14 +412,15 @@ def portfolio_at(on: date, where: Iterable = ()) -> tuple[int, int, Decimal, Dec
     written off by then or not yet disbursed does not count."""
     from datetime import timedelta
 
-    loans, outstanding, oldest, query = _first_unpaid(on, list(where))
-    late = ScheduleLine.due_date < on
-    row = db.session.execute(query.with_only_columns(
+    first = _first_unpaid(on, list(where))
+    loans, outstanding, oldest = first.loans, first.outstanding, first.oldest
+    late = first.line.due_date < on
+    row = db.session.execute(select(
         func.count(func.distinct(loans.c.client_id)), func.count(),
         func.coalesce(func.sum(outstanding), 0),
         func.coalesce(func.sum(case((and_(late, oldest < on - timedelta(days=30)), outstanding), else_=0)), 0),
-        func.coalesce(func.sum(case((and_(late, oldest < on - timedelta(days=90)), outstanding), else_=0)), 0),
-        maintain_column_froms=True)).one()
+        func.coalesce(func.sum(case((and_(late, oldest < on - timedelta(days=90)), outstanding), else_=0)), 0))
+        .select_from(first.joined)).one()
     borrowers, count, *amounts = row
     gross, at30, at90 = (_euros(value) for value in amounts)
     return int(borrowers or 0), int(count or 0), gross, at30, at90
@@ -422,10 +452,10 @@ def late_page(on: date, offset: int = 0, limit: int | None = None, sort=None) ->
     from core.services.sorting import parse_sort
 
     sort = sort or parse_sort(None, LATE_SORTS, DEFAULT_LATE_SORT)
-    _, _, _, query = _first_unpaid(on, [])
+    first = _first_unpaid(on, [])
     # the first unpaid line is due before ``on``: a CASE, so that the planner joins each loan's
     # lines by the position index instead of walking every line due so far by the due-date index
-    rows = db.session.execute(query.where(case((ScheduleLine.due_date < on, 1), else_=0) == 1)).all()
+    rows = db.session.execute(first.query.where(case((first.line.due_date < on, 1), else_=0) == 1)).all()
     value = {"days_late": lambda row: (on - _day(row.oldest)).days, "outstanding": lambda row: row.outstanding,
              "loan": lambda row: row.loan_id}[sort.key]
     sign = -1 if sort.descending else 1
@@ -457,7 +487,7 @@ def late_page(on: date, offset: int = 0, limit: int | None = None, sort=None) ->
 def late_lines(on: date) -> list:
     """Lines of active loans due before ``on`` and not fully paid by then: (loan id, client id,
     schedule version, line kind, line number, due date) — for the late-instalment notices."""
-    loans, _, _, _ = _first_unpaid(on, [Loan.status == "active"])
+    loans = _first_unpaid(on, [Loan.status == "active"]).loans
     total = cents(ScheduleLine.principal) + cents(ScheduleLine.interest) + cents(ScheduleLine.fees)
     query = (select(loans.c.loan_id, loans.c.client_id, ScheduleLine.version, ScheduleLine.due_date)
              .join(ScheduleLine, and_(ScheduleLine.loan_id == loans.c.loan_id,
