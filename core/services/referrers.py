@@ -206,13 +206,17 @@ def authenticate(raw_token: str) -> Referrer | None:
     """The active referrer owning this bearer token, or None; ``TokenExpired`` for an expired one."""
     if not raw_token or not raw_token.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(raw_token)))
-    if token is None or token.revoked_at is not None or not token.referrer.active:
+    found = db.session.execute(select(ApiToken, Referrer).join(Referrer, ApiToken.referrer_id == Referrer.id)
+                               .where(ApiToken.token_hash == _hash(raw_token))).first()
+    if found is None:
+        return None
+    token, referrer = found  # one statement: the token and its referrer, on the unique hash
+    if token.revoked_at is not None or not referrer.active:
         return None
     if token.expired(utcnow()):
         raise TokenExpired(token.expires_at)
     _mark_used(token)
-    return token.referrer
+    return referrer
 
 
 def _mark_used(token: ApiToken) -> None:
