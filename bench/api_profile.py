@@ -95,7 +95,7 @@ def main() -> None:
             for _ in range(args.requests):
                 call()
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+            pstats.Stats(profiler).sort_stats(os.environ.get("APISPEED_SORT", "cumulative")).print_stats(60)
     print(json.dumps({"database": url.split(":")[0]}))
 
 

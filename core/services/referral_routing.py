@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from core.extensions import db
 from core.models import Institution as InstitutionRow
@@ -62,7 +62,21 @@ class Assessment:
 
 def _institutions() -> dict[str, InstitutionRow]:
     """The enabled institutions by slug (one query)."""
-    return {row.slug: row for row in db.session.scalars(select(InstitutionRow).where(InstitutionRow.enabled))}
+    return {row.slug: row for row in db.session.scalars(_enabled_query())}
+
+
+@lru_cache(maxsize=1)
+def _enabled_query():
+    return select(InstitutionRow).where(InstitutionRow.enabled)
+
+
+@lru_cache(maxsize=1)
+def _open_load_query():
+    """Open offers per institution among ``ids`` (built once; run on every referral received)."""
+    return (select(ReferralOffer.institution_id, func.count())
+            .where(ReferralOffer.state.in_(("open", "accepted")),
+                   ReferralOffer.institution_id.in_(bindparam("ids", expanding=True)))
+            .group_by(ReferralOffer.institution_id))
 
 
 def assess_all(referral: Referral, rows: dict[str, InstitutionRow] | None = None) -> list[Assessment]:
@@ -82,10 +96,7 @@ def _open_load(institution_ids: list[int]) -> dict[int, int]:
     if not institution_ids:
         return {}
     with all_institutions("routing compares the open load of every institution"):
-        rows = db.session.execute(select(ReferralOffer.institution_id, func.count())
-                                  .where(ReferralOffer.state.in_(("open", "accepted")),
-                                         ReferralOffer.institution_id.in_(institution_ids))
-                                  .group_by(ReferralOffer.institution_id)).all()
+        rows = db.session.execute(_open_load_query(), {"ids": list(institution_ids)}).all()
     return dict(rows)
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from core import tenancy
 from core.extensions import db
@@ -140,12 +141,19 @@ def match_key(last_name: str | None, first_name: str | None) -> str | None:
 
 def _match_open_case(national_number_hash, first_name, last_name, birth_date) -> Referral | None:
     """One applicant, one open case across the sector (national number, or name key and birth date)."""
-    same_person = and_(Referral.applicant_match_key == match_key(last_name, first_name),
-                       Referral.applicant_birth_date == birth_date)
-    if national_number_hash:
-        same_person = or_(Referral.national_number_hash == national_number_hash, same_person)
-    return db.session.scalar(select(Referral).where(same_person, Referral.status.in_(OPEN_STATUSES))
-                             .order_by(Referral.id).limit(1))
+    return db.session.scalar(_open_case_query(bool(national_number_hash)),
+                             {"key": match_key(last_name, first_name), "birth_date": birth_date,
+                              "nn_hash": national_number_hash})
+
+
+@lru_cache(maxsize=2)
+def _open_case_query(by_national_number: bool):
+    """The statement of ``_match_open_case``, built once (with or without the national number)."""
+    same_person = and_(Referral.applicant_match_key == bindparam("key"),
+                       Referral.applicant_birth_date == bindparam("birth_date"))
+    if by_national_number:
+        same_person = or_(Referral.national_number_hash == bindparam("nn_hash"), same_person)
+    return select(Referral).where(same_person, Referral.status.in_(OPEN_STATUSES)).order_by(Referral.id).limit(1)
 
 
 def _receive(referrer: Referrer, data, channel: str = "api", *, check_reference: bool = True) -> Referral:
@@ -325,14 +333,19 @@ def _route(referral: Referral, offered: set[int] | None = None) -> None:
 
 # --- what the referrer reads and does -----------------------------------------------------------
 
+@lru_cache(maxsize=1)
+def _view_query():
+    """One referral of a referrer with its offers' states (built once, run with bound ids)."""
+    return (select(Referral, ReferralOffer.state, ReferralOffer.deadline, ReferralOffer.decline_reason)
+            .outerjoin(ReferralOffer, ReferralOffer.referral_id == Referral.id)
+            .where(Referral.id == bindparam("referral_id"), Referral.referrer_id == bindparam("referrer_id")))
+
+
 def view_for_referrer(referrer: Referrer, referral_id: int) -> dict:
     """``public_view`` of one of ``referrer``'s referrals, read with its offers in one statement
     (``NotFound`` for another referrer's or an unknown id)."""
     with all_institutions("the referrer sees the deadline of the open offer, not who else was asked"):
-        rows = db.session.execute(
-            select(Referral, ReferralOffer.state, ReferralOffer.deadline, ReferralOffer.decline_reason)
-            .outerjoin(ReferralOffer, ReferralOffer.referral_id == Referral.id)
-            .where(Referral.id == referral_id, Referral.referrer_id == referrer.id)).all()
+        rows = db.session.execute(_view_query(), {"referral_id": referral_id, "referrer_id": referrer.id}).all()
     if not rows:
         raise NotFound()
     return public_view(rows[0][0], offers=[row for row in rows if row.state is not None])
