@@ -72,11 +72,17 @@ def _enabled_query():
 
 @lru_cache(maxsize=1)
 def _open_load_query():
-    """Open offers per institution among ``ids`` (built once; run on every referral received)."""
-    return (select(ReferralOffer.institution_id, func.count())
+    """Open offers per institution among ``ids`` (built once; run on every referral received).
+
+    Grouped by ``institution_id + 0``: grouped by the bare column, SQLite walks the institution
+    index for its order and reads every offer ever made to the candidates (33 ms at 100,000
+    referrals, even after ANALYZE); so it counts the open and accepted ones on the covering
+    (state, institution_id) index (2 ms)."""
+    institution = (ReferralOffer.institution_id + 0).label("institution_id")
+    return (select(institution, func.count())
             .where(ReferralOffer.state.in_(("open", "accepted")),
                    ReferralOffer.institution_id.in_(bindparam("ids", expanding=True)))
-            .group_by(ReferralOffer.institution_id))
+            .group_by(institution))
 
 
 def assess_all(referral: Referral, rows: dict[str, InstitutionRow] | None = None) -> list[Assessment]:
