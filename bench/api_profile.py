@@ -7,7 +7,8 @@
 Builds a registry of ``--referrals`` referrals (``bench/gunicorn_ratio.seed_referrals``), then
 sends ``--requests`` POSTs and GETs through the real WSGI app (werkzeug's test client, every
 request in its own app context as under gunicorn), prints the SQL statements of one of each and
-the mean time per request; ``--profile`` prints the top of a cProfile of those requests.
+the mean time per request; ``--profile`` prints the top of a cProfile of those requests
+(``PROFILE_SORT=tottime`` to sort by own time).
 """
 from __future__ import annotations
 
@@ -51,8 +52,6 @@ def main() -> None:
         seed_referrals(args.referrals)
         db.session.remove()
 
-    if os.environ.get("APISPEED_TRACE"):
-        sys.path.insert(0, "/tmp"); __import__("apispeed_trace").install(app)
     client = app.test_client()
     api = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     statements: list[str] = []
@@ -95,7 +94,7 @@ def main() -> None:
             for _ in range(args.requests):
                 call()
             profiler.disable()
-            pstats.Stats(profiler).sort_stats(os.environ.get("APISPEED_SORT", "cumulative")).print_stats(60)
+            pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(60)
     print(json.dumps({"database": url.split(":")[0]}))
 
 
