@@ -61,6 +61,9 @@ def _configure_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)
+    from core.request_limits import storage_uri
+
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(str(app.config.get("RATELIMIT_STORAGE_URI", "memory://")))
     limiter.init_app(app)
     tenancy.install()
     audit.install()

@@ -223,6 +223,24 @@ def test_rate_limit_answers_429(make_app, bank):
     assert codes == [200, 200, 200, 429]
 
 
+def test_rate_limit_counts_per_referrer_across_endpoints(make_app, bank):
+    """docs/deploy.md: API requests per referrer organisation. Two referrers behind one address
+    each have their own allowance, and one referrer's calls to different endpoints share it."""
+    app = make_app(MICROFIN_API_RATE_LIMIT="3/minute")
+    _, token = bank
+    with app.app_context():
+        _, other = make_referrer("Bank Beta")
+    with app.app_context():
+        client = app.test_client()
+        mine = [client.get("/api/v1/referrals", headers=auth(token)).status_code,
+                client.get("/api/v1/referrals/999", headers=auth(token)).status_code]
+        theirs = [client.get("/api/v1/referrals", headers=auth(other)).status_code for _ in range(3)]
+        mine += [client.get("/api/v1/referrals?limit=1", headers=auth(token)).status_code,
+                 client.get("/api/v1/referrals", headers=auth(token)).status_code]
+    assert theirs == [200, 200, 200]
+    assert mine == [200, 404, 200, 429]
+
+
 def test_openapi_document_comes_from_the_schemas(client):
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")

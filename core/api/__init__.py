@@ -30,12 +30,28 @@ def _rate_limit() -> str:
     return current_app.config.get("MICROFIN_API_RATE_LIMIT", "120/minute")
 
 
+def _bearer() -> tuple[referrers.Referrer | None, referrers.TokenExpired | None]:
+    """The referrer of this request's bearer token, or the expiry it failed on; looked up once per
+    request (the rate limit's key needs it before ``_authenticate`` runs)."""
+    found = request.environ.get("microfin.api_bearer")  # on the request: ``g`` may outlive it (tests)
+    if found is None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        try:
+            found = (referrers.authenticate(token.strip()) if scheme.lower() == "bearer" else None, None)
+        except referrers.TokenExpired as expired:
+            found = (None, expired)
+        request.environ["microfin.api_bearer"] = found
+    return found
+
+
 def _limit_key() -> str:
-    referrer = g.get("referrer")
+    """Per referrer organisation (all its tokens, every endpoint together); a request without a
+    valid token counts for its address."""
+    referrer = _bearer()[0] if request.endpoint != "api.openapi" else None
     return f"referrer:{referrer.id}" if referrer is not None else f"address:{request.remote_addr}"
 
 
-limiter.limit(_rate_limit, key_func=_limit_key)(bp)
+limiter.shared_limit(_rate_limit, scope="api", key_func=_limit_key)(bp)
 
 
 def _buffer_streamed_body():
@@ -54,11 +70,8 @@ def _authenticate():
             return too_large
     if request.endpoint == "api.openapi":
         return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    try:
-        referrer = referrers.authenticate(token.strip()) if scheme.lower() == "bearer" else None
-    except referrers.TokenExpired as expired:
+    referrer, expired = _bearer()
+    if expired is not None:
         return problem(401, "token-expired",
                        f"This token expired at {expired.expires_at.isoformat()}: ask the operator for a new one.",
                        headers={"WWW-Authenticate": 'Bearer realm="microfin", error="invalid_token", '
@@ -147,7 +160,7 @@ def create_referral():
 @public
 def get_referral(referral_id: int):
     try:
-        return jsonify(referrals.public_view(referrals.for_referrer(g.referrer, referral_id)))
+        return jsonify(referrals.view_for_referrer(g.referrer, referral_id))
     except NotFound:
         return problem(404, "not-found", "No such referral among yours.")
 

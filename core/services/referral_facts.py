@@ -44,13 +44,15 @@ def facts_of(referral: Referral) -> ReferralFacts:
     )
 
 
+_SETTINGS = select(PluginSetting.institution_id, PluginSetting.key, PluginSetting.value)  # built once
+
+
 def settings_of(profiles: dict, ids: dict[str, int]) -> dict[str, dict]:
     """Every institution's effective settings, read in one query (slug -> values)."""
     from core.tenancy import REGISTRY, all_institutions
 
     with all_institutions("routing weighs each institution under its own settings", scope=REGISTRY):
-        rows = db.session.execute(select(PluginSetting.institution_id, PluginSetting.key,
-                                         PluginSetting.value)).all()
+        rows = db.session.execute(_SETTINGS).all()
     stored: dict[int, dict] = {}
     for institution_id, key, value in rows:
         stored.setdefault(institution_id, {})[key] = value

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from core.extensions import db
 from core.models import Institution as InstitutionRow
@@ -62,7 +62,27 @@ class Assessment:
 
 def _institutions() -> dict[str, InstitutionRow]:
     """The enabled institutions by slug (one query)."""
-    return {row.slug: row for row in db.session.scalars(select(InstitutionRow).where(InstitutionRow.enabled))}
+    return {row.slug: row for row in db.session.scalars(_enabled_query())}
+
+
+@lru_cache(maxsize=1)
+def _enabled_query():
+    return select(InstitutionRow).where(InstitutionRow.enabled)
+
+
+@lru_cache(maxsize=1)
+def _open_load_query():
+    """Open offers per institution among ``ids`` (built once; run on every referral received).
+
+    Grouped by ``institution_id + 0``: grouped by the bare column, SQLite walks the institution
+    index for its order and reads every offer ever made to the candidates (33 ms at 100,000
+    referrals, even after ANALYZE); so it counts the open and accepted ones on the covering
+    (state, institution_id) index (2 ms)."""
+    institution = (ReferralOffer.institution_id + 0).label("institution_id")
+    return (select(institution, func.count())
+            .where(ReferralOffer.state.in_(("open", "accepted")),
+                   ReferralOffer.institution_id.in_(bindparam("ids", expanding=True)))
+            .group_by(institution))
 
 
 def assess_all(referral: Referral, rows: dict[str, InstitutionRow] | None = None) -> list[Assessment]:
@@ -82,10 +102,7 @@ def _open_load(institution_ids: list[int]) -> dict[int, int]:
     if not institution_ids:
         return {}
     with all_institutions("routing compares the open load of every institution", scope=REGISTRY):
-        rows = db.session.execute(select(ReferralOffer.institution_id, func.count())
-                                  .where(ReferralOffer.state.in_(("open", "accepted")),
-                                         ReferralOffer.institution_id.in_(institution_ids))
-                                  .group_by(ReferralOffer.institution_id)).all()
+        rows = db.session.execute(_open_load_query(), {"ids": list(institution_ids)}).all()
     return dict(rows)
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from core import tenancy
 from core.extensions import db
@@ -52,9 +53,7 @@ def public_view(referral: Referral, *, offers: list | None = None, institutions:
     that loaded them for a whole page at once."""
     institution = None
     if referral.institution_id is not None:
-        row = (institutions or {}).get(referral.institution_id) or db.session.get(InstitutionRow,
-                                                                                 referral.institution_id)
-        institution = {"slug": row.slug, "name": row.name("en")}
+        institution = _institution_label(referral.institution_id, institutions)
     if offers is None:
         with all_institutions("the referrer sees the deadline of the open offer, not who else was asked", scope=REGISTRY):
             offers = db.session.execute(select(ReferralOffer.state, ReferralOffer.deadline,
@@ -75,6 +74,21 @@ def public_view(referral: Referral, *, offers: list | None = None, institutions:
             "disbursed_at", "closed_at")},
         "updated_at": _iso(referral.updated_at),
     }
+
+
+def _institution_label(institution_id: int, rows: dict | None = None) -> dict:
+    """The institution's slug and English name as the referrer sees them: from its plugin (the
+    stored row's names are copied from it, ``sync_institutions``) and the per-process id -> slug
+    cache, so without a query; from the row when its plugin is not loaded here."""
+    from core.plugins import slug_for_id, state
+
+    row = (rows or {}).get(institution_id)
+    slug = row.slug if row is not None else slug_for_id(institution_id)
+    profile = state().institutions.get(slug)
+    if profile is not None:
+        return {"slug": slug, "name": profile.name("en")}
+    row = row or db.session.get(InstitutionRow, institution_id)
+    return {"slug": row.slug, "name": row.name("en")}
 
 
 def decline_codes(referral: Referral, offers) -> list[str]:
@@ -106,13 +120,14 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
-def _changed(referral: Referral, event: str) -> None:
-    """Stamp the change and queue the referrer's notification in this transaction."""
+def _changed(referral: Referral, event: str, offers: list | None = None) -> None:
+    """Stamp the change and queue the referrer's notification in this transaction (``offers``:
+    the referral's offers when the caller has them all, as for a referral just received)."""
     referral.updated_at = utcnow()
     db.session.flush()
     referrer = db.session.get(Referrer, referral.referrer_id)  # in the session since authentication
     if referrer is not None and referrer.webhook_url:
-        webhooks.enqueue(referral, event, public_view(referral))
+        webhooks.enqueue(referral, event, public_view(referral, offers=offers))
 
 
 # --- receiving -------------------------------------------------------------------------------
@@ -126,20 +141,31 @@ def match_key(last_name: str | None, first_name: str | None) -> str | None:
 
 def _match_open_case(national_number_hash, first_name, last_name, birth_date) -> Referral | None:
     """One applicant, one open case across the sector (national number, or name key and birth date)."""
-    same_person = and_(Referral.applicant_match_key == match_key(last_name, first_name),
-                       Referral.applicant_birth_date == birth_date)
-    if national_number_hash:
-        same_person = or_(Referral.national_number_hash == national_number_hash, same_person)
-    return db.session.scalar(select(Referral).where(same_person, Referral.status.in_(OPEN_STATUSES))
-                             .order_by(Referral.id).limit(1))
+    return db.session.scalar(_open_case_query(bool(national_number_hash)),
+                             {"key": match_key(last_name, first_name), "birth_date": birth_date,
+                              "nn_hash": national_number_hash})
 
 
-def _receive(referrer: Referrer, data, channel: str = "api") -> Referral:
-    """Store a validated referral (``core.api.schemas.ReferralIn``), link or route it; no commit."""
+@lru_cache(maxsize=2)
+def _open_case_query(by_national_number: bool):
+    """The statement of ``_match_open_case``, built once (with or without the national number)."""
+    same_person = and_(Referral.applicant_match_key == bindparam("key"),
+                       Referral.applicant_birth_date == bindparam("birth_date"))
+    if by_national_number:
+        same_person = or_(Referral.national_number_hash == bindparam("nn_hash"), same_person)
+    return select(Referral).where(same_person, Referral.status.in_(OPEN_STATUSES)).order_by(Referral.id).limit(1)
+
+
+def _receive(referrer: Referrer, data, channel: str = "api", *, check_reference: bool = True) -> Referral:
+    """Store a validated referral (``core.api.schemas.ReferralIn``), link or route it; no commit.
+
+    Everything the decision needs is read first and the referral is written with its offer in
+    one flush. ``check_reference=False``: the caller turns the unique constraint's
+    ``IntegrityError`` into the field error itself (``receive_once``), no lookup beforehand."""
     from core.services.identifiers import national_number_hash
 
-    taken = db.session.scalar(select(Referral.id).where(Referral.referrer_id == referrer.id,
-                                                        Referral.external_reference == data.external_reference))
+    taken = check_reference and db.session.scalar(select(Referral.id).where(
+        Referral.referrer_id == referrer.id, Referral.external_reference == data.external_reference))
     if taken:
         raise ValidationFailed({"external_reference": _l("This reference was already used for referral %(id)s.",
                                                          id=taken)})
@@ -161,14 +187,14 @@ def _receive(referrer: Referrer, data, channel: str = "api") -> Referral:
         refusal_decided_on=data.refusal.decided_on, refusal_reasons=list(data.refusal.reasons),
         consent_given_at=data.consent.given_at, consent_method=data.consent.method,
         consent_scope=list(data.consent.scope), received_at=utcnow(), updated_at=utcnow())
+    referral.offers = []  # none yet: known without a query when the answer is built
     open_case = _match_open_case(nn_hash, applicant.first_name, applicant.last_name, applicant.birth_date)
-    db.session.add(referral)
-    db.session.flush()
     if open_case is not None:
         referral.status, referral.linked_to_id = LINKED, open_case.id
         referral.institution_id, referral.closed_at = open_case.institution_id, utcnow()
         referral.outcome_reason = "already_open"
-        _changed(referral, "referral.linked")
+        db.session.add(referral)
+        _changed(referral, "referral.linked", offers=[])
     else:
         _route(referral, offered=set())
     return referral
@@ -192,11 +218,12 @@ def receive(referrer: Referrer, data, *, channel: str = "api") -> Referral:
 
     try:
         referral = _receive(referrer, data, channel)
+        received = _received_event(referral)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise _reference_taken(referrer, data) from None
-    _announce(referral)
+    emit(received)
     return referral
 
 
@@ -212,8 +239,13 @@ def announce(referral: Referral) -> None:
 
 
 def _announce(referral: Referral) -> None:
-    emit(Event("referral.received", referral.institution_id, {"referral_id": referral.id,
-                                                              "status": referral.status}))
+    emit(_received_event(referral))
+
+
+def _received_event(referral: Referral) -> Event:
+    """The plugins' ``referral.received``, built before the commit (which expires the referral)."""
+    return Event("referral.received", referral.institution_id, {"referral_id": referral.id,
+                                                                "status": referral.status})
 
 
 class IdempotencyConflict(Exception):
@@ -226,9 +258,11 @@ def receive_once(referrer: Referrer, data, *, key: str, request_hash: str,
 
     The API and the advisers' portal (``channel="portal"``, a key per form shown) both call this.
 
-    The key is claimed first (the (referrer, key) pair is unique): of requests racing with one
-    key, one stores the referral and the others wait for its commit, then replay its answer. The
-    answer is stored in the same transaction as the referral.
+    The answer is stored under the key in the same transaction as the referral, and the
+    database's unique constraints decide: of requests racing with one key (or one
+    ``external_reference``), one commits and the others fail at their INSERT (waiting for that
+    commit), roll back and replay its answer. A first request therefore costs no lookup of the
+    key; a retry is found when its INSERT fails.
     """
     from sqlalchemy.exc import IntegrityError
 
@@ -243,23 +277,12 @@ def receive_once(referrer: Referrer, data, *, key: str, request_hash: str,
             raise IdempotencyConflict()
         return record.status_code, record.body
 
-    answered = replay()
-    if answered is not None:
-        return answered
-    record = IdempotencyRecord(referrer_id=referrer.id, key=key, request_hash=request_hash,
-                               status_code=201, body={})
     try:
-        db.session.add(record)
-        db.session.flush()  # claims the key: a racing twin blocks here until this one commits
-    except IntegrityError:
-        db.session.rollback()
-        answered = replay()
-        if answered is None:
-            raise
-        return answered
-    try:
-        referral = _receive(referrer, data, channel)
-        record.body = public_view(referral)
+        referral = _receive(referrer, data, channel, check_reference=False)
+        answer = public_view(referral, offers=referral.offers)
+        db.session.add(IdempotencyRecord(referrer_id=referrer.id, key=key, request_hash=request_hash,
+                                         status_code=201, body=answer))
+        received = _received_event(referral)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -267,8 +290,8 @@ def receive_once(referrer: Referrer, data, *, key: str, request_hash: str,
         if answered is not None:
             return answered
         raise _reference_taken(referrer, data) from None
-    _announce(referral)
-    return 201, record.body
+    emit(received)
+    return 201, answer
 
 
 def _offers_of(referral: Referral) -> list:
@@ -284,6 +307,7 @@ def _route(referral: Referral, offered: set[int] | None = None) -> None:
     Every institution's reason for not taking it is recorded (``no_match_reasons``: slug -> code)."""
     from core.services.referral_routing import _institutions, decline_summary
 
+    new = referral.id is None  # just received: decided first, then stored with its offer at once
     with all_institutions("the registry routes a referral across institutions", scope=REGISTRY):
         if offered is None:
             offered = set(db.session.scalars(select(ReferralOffer.institution_id)
@@ -292,20 +316,41 @@ def _route(referral: Referral, offered: set[int] | None = None) -> None:
         assessments = assess_all(referral, rows)
         target = choose(referral, assessments, offered, rows)
         referral.no_match_reasons = decline_summary(assessments) or None
+        if new:
+            db.session.add(referral)
         if target is None:
             referral.status, referral.institution_id, referral.closed_at = NO_MATCH, None, utcnow()
             referral.outcome_reason = "no_institution_accepts"
-            _changed(referral, "referral.no_match")
+            _changed(referral, "referral.no_match", offers=referral.offers if new else None)
             return
-        offer = ReferralOffer(referral_id=referral.id, institution_id=target.id, state="open",
+        offer = ReferralOffer(referral=referral, institution_id=target.id, state="open",
                               offered_at=utcnow(), deadline=add_working_days(_today(), contact_days()))
         db.session.add(offer)
         referral.status, referral.institution_id, referral.offered_at = OFFERED, target.id, utcnow()
-        _changed(referral, "referral.offered")
+        _changed(referral, "referral.offered", offers=referral.offers if new else None)
         notifications.referral_offered(offer)
 
 
 # --- what the referrer reads and does -----------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _view_query():
+    """One referral of a referrer with its offers' states (built once, run with bound ids)."""
+    return (select(Referral, ReferralOffer.state, ReferralOffer.deadline, ReferralOffer.decline_reason)
+            .outerjoin(ReferralOffer, ReferralOffer.referral_id == Referral.id)
+            .where(Referral.id == bindparam("referral_id"), Referral.referrer_id == bindparam("referrer_id")))
+
+
+def view_for_referrer(referrer: Referrer, referral_id: int) -> dict:
+    """``public_view`` of one of ``referrer``'s referrals, read with its offers in one statement
+    (``NotFound`` for another referrer's or an unknown id)."""
+    with all_institutions("the referrer sees the deadline of the open offer, not who else was asked",
+                          scope=REGISTRY):
+        rows = db.session.execute(_view_query(), {"referral_id": referral_id, "referrer_id": referrer.id}).all()
+    if not rows:
+        raise NotFound()
+    return public_view(rows[0][0], offers=[row for row in rows if row.state is not None])
+
 
 def for_referrer(referrer: Referrer, referral_id: int) -> Referral:
     referral = db.session.scalar(select(Referral).where(Referral.id == referral_id,

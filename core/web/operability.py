@@ -55,7 +55,9 @@ def readyz():
 
 
 def _shared_limits() -> bool:
-    return not str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://")
+    from core.request_limits import counted_in_process
+
+    return not counted_in_process(str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")))
 
 
 def _limits_storage_answers() -> bool:
