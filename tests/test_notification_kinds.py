@@ -394,8 +394,9 @@ def test_every_kind_and_variant_has_a_test_that_makes_it_fire():
 # --- mails in Dutch and French through a real SMTP server ------------------------------------------
 
 def set_language(user, language: str) -> None:
-    user.preferred_language = language
-    db.session.commit()
+    with all_institutions("test: the user's own choice, outside any request (row-level security)"):
+        user.preferred_language = language
+        db.session.commit()
 
 
 @pytest.mark.parametrize(("language", "words", "greeting"), [
