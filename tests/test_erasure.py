@@ -2,6 +2,7 @@
 per person, and erasing the person destroys the key. Real database, real HTTP."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -12,7 +13,7 @@ from core.models import AuditEntry, Client, ClientNote, Loan, SubjectKey
 from core.models.referrals import Referral
 from core.services import audit, chores, clients, erasure
 from core.tenancy import acting_for, all_institutions
-from tests.clients_data import VALID_IBAN, make_client, national_number
+from tests.clients_data import VALID_IBAN, make_client, make_session, national_number
 from tests.conftest import post
 from tests.loans_data import make_loan, pay
 from tests.referral_helpers import auth, body, make_referrer, send
@@ -367,3 +368,20 @@ def test_the_mails_to_the_client_and_their_followup_links_go_with_their_data(app
                                  .where(OutboxMail.to_address == "amina@example.be")) == 0
         assert db.session.scalar(select(func.count()).select_from(Followup).where(
             Followup.client_id == made.id, Followup.token_hash.is_not(None))) == 0
+
+
+def test_free_text_with_no_person_key_of_its_own_never_reaches_the_trail(app, staff_a):
+    """An agreed action (keyed to a session, not a client) and a booking's note (to a loan) are
+    recorded as changed, never with their text: erasing the client then leaves none of it."""
+    from core.services import repayments
+
+    made = make_client(staff_a)
+    make_session(staff_a, made)  # agrees "Ask three suppliers for prices"
+    loan = make_loan(staff_a, made)
+    with acting_for(staff_a.institution_id):
+        repayments.record_payment(loan.id, paid_on=loan.disbursed_on, amount="100", user=staff_a.officer,
+                                  note="Paid by her brother Karim")
+    raw = _raw_trail()
+    assert "Ask three suppliers" not in raw and "Karim" not in raw
+    for field in ("description", "note"):  # JSON text on SQLite, a dict's repr on PostgreSQL
+        assert re.search(rf"""["']{field}["']: ["']\(secret\)["']""", raw), field

@@ -179,6 +179,10 @@ def test_a_queued_line_is_dismissed_with_a_reason_and_the_change_is_audited(clie
         changes = [e.changes for e in db.session.scalars(select(AuditEntry).where(
             AuditEntry.record_type == "statement_lines", AuditEntry.record_id == line_id, AuditEntry.action == "update"))]
     assert any("state" in c and "reason" in c for c in changes), changes
+    with acting_for(staff_a.institution_id):
+        trail = str([e.changes for e in db.session.scalars(select(AuditEntry).where(
+            AuditEntry.record_type == "statement_lines", AuditEntry.record_id == line_id))])
+    assert "Landlord refund" not in trail and "(secret)" in trail  # the payer's name never in the trail
     assert _written(staff_a.institution_id)[0] == 0
 
 

@@ -66,6 +66,9 @@ class AgreedAction(Audited, TenantOwned, db.Model):
     """Something the client (or coach) agreed to do by a date."""
 
     __tablename__ = "agreed_actions"
+    # what a client agreed to is about the person, and has no client id of its own to key it by
+    # (core.services.audit): the trail records that it changed, never the text
+    __audit_secret__ = frozenset({"description"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("coaching_sessions.id"), index=True)

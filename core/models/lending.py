@@ -130,6 +130,7 @@ class LedgerEntry(Audited, TenantOwned, db.Model):
     """An append-only money movement on a loan: payment, reversal, write-off, recovery."""
 
     __tablename__ = "loan_ledger"
+    __audit_secret__ = frozenset({"note"})  # free text about the borrower: that it changed, never what
     __table_args__ = (Index("ix_loan_ledger_loan_date", "loan_id", "value_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -53,6 +53,8 @@ class StatementLine(Audited, TenantOwned, db.Model):
     identical lines within one file, so two equal transfers on one day are two payments."""
 
     __tablename__ = "statement_lines"
+    # the payer's name, of a line that may match no client (so no person's key): never in the trail
+    __audit_secret__ = frozenset({"counterparty"})
     __table_args__ = (UniqueConstraint("institution_id", "booked_on", "amount", "reference", "counterparty",
                                        "occurrence", name="uq_statement_lines_identity"),
                       Index("ix_statement_lines_state", "institution_id", "state"))
