@@ -6,6 +6,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from core import clock
 
 
 def _create_app():
@@ -737,7 +738,7 @@ def loans_check_arrears(on):
     from core.services import repayments
     from core.tenancy import acting_for, all_institutions
 
-    day = date.fromisoformat(on) if on else date.today()
+    day = date.fromisoformat(on) if on else clock.today()
     with all_institutions("check arrears of every institution"):
         ids = list(db.session.scalars(select(Institution.id)))
     total = 0
@@ -882,7 +883,6 @@ def report_impact(institution, sector, start, end, output):
 def report_portfolio(institution, sector, start, end, output, at):
     """Portfolio at a date; disbursements, write-offs, repayment and the monthly trend of a period."""
     import json
-    from datetime import date
 
     from core.services.reports import exports
     from core.services.reports.common import parse_date, parse_period
@@ -890,7 +890,7 @@ def report_portfolio(institution, sector, start, end, output, at):
 
     def build():
         scope = _report_scope(institution, sector)
-        day = parse_date(at, "at") or date.today()
+        day = parse_date(at, "at") or clock.today()
         period = parse_period(start, end)
         return portfolio_report(scope, day, period if (period.start or period.end) else None)
 

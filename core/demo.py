@@ -5,6 +5,7 @@ import secrets
 
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.models import INSTITUTION_ROLES, User
 from core.services import accounts, audit
@@ -121,12 +122,12 @@ def _load_sample_files() -> None:
                     "enterprise_number": number,
                 }, user=officer, confirm_duplicate=True)
                 made.append(client)
-                coaching.add_session(client.id, coach_id=coach.id, held_on=date.today() - timedelta(days=7),
+                coaching.add_session(client.id, coach_id=coach.id, held_on=clock.today() - timedelta(days=7),
                                      duration_minutes=90, channel="in_person", topics="Business plan",
                                      actions=[coaching.ActionInput("Collect three supplier quotes",
-                                                                   date.today() + timedelta(days=14))])
-            coaching.create_training(title="Bookkeeping basics", starts_on=date.today() + timedelta(days=21),
-                                     ends_on=date.today() + timedelta(days=21), place=institution.name("fr"),
+                                                                   clock.today() + timedelta(days=14))])
+            coaching.create_training(title="Bookkeeping basics", starts_on=clock.today() + timedelta(days=21),
+                                     ends_on=clock.today() + timedelta(days=21), place=institution.name("fr"),
                                      capacity=12)
             admin = db.session.scalar(select(User).where(User.role == "admin"))
             _sample_loans(SAMPLE_PRODUCTS.get(institution.slug), made[:4], officer, admin)
@@ -135,14 +136,14 @@ def _load_sample_files() -> None:
 
 def _sample_loans(product_code, borrowers, officer, admin) -> None:
     """Loans paid out 10 months ago: two paid on time, one late, one application waiting."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from core.services import loans, repayments
     from core.services.errors import ValidationFailed
 
     if product_code is None or admin is None:
         return
-    paid_out = date.today().replace(day=1) - timedelta(days=300)
+    paid_out = clock.today().replace(day=1) - timedelta(days=300)
     for index, client in enumerate(borrowers):
         data = {"product_code": product_code, "principal": str(6000 + 2000 * index), "term_months": "36",
                 "purpose_category": "investment", "purpose": "Equipment", "honour_loan": "0",
@@ -159,13 +160,13 @@ def _sample_loans(product_code, borrowers, officer, admin) -> None:
             continue  # a plugin's settings may rule the sample out; the demo does without it
         months_paid = {0: 10, 1: 9, 2: 5}[index]
         lines = sorted((line for line in loan.schedule_lines), key=lambda line: line.due_date)
-        for line in [line for line in lines[:months_paid] if line.due_date <= date.today()]:  # never in the future
+        for line in [line for line in lines[:months_paid] if line.due_date <= clock.today()]:  # never in the future
             repayments.record_payment(loan.id, paid_on=line.due_date, user=officer,
                                       amount=str(line.principal + line.interest + line.fees))
 
 
 def _load_sample_referrals() -> None:
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from core.api.schemas import ReferralIn
     from core.models.referrals import Referrer
@@ -174,7 +175,7 @@ def _load_sample_referrals() -> None:
     if db.session.scalar(select(Referrer.id).where(Referrer.name == "Demo Bank")) is not None:
         return
     issued = referrers.add_referrer(name="Demo Bank", kind="bank")
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
     samples = (("DEMO-1", "Lotte", "Janssens", "9000", "nl", "12000.00", "horeca", "starter"),
                ("DEMO-2", "Karim", "Benali", "1080", "fr", "8000.00", "services", "project"),
                ("DEMO-3", "Julie", "Lambert", "5000", "fr", "20000.00", "retail", "established"))

@@ -41,7 +41,9 @@ def make_client(staff, **overrides):
 
 
 def make_session(staff, client, **overrides):
-    values = dict(coach_id=staff.coach.id, held_on=date.today(), duration_minutes=60,
+    from core.services.chores import today  # the application's today is Brussels', not the server's
+
+    values = dict(coach_id=staff.coach.id, held_on=today(), duration_minutes=60,
                   channel="in_person", topics="Business plan", notes="",
                   actions=[coaching.ActionInput("Ask three suppliers for prices", date(2020, 1, 1))])
     values.update(overrides)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
+from core import clock
 from core.services import referrers
 
 
@@ -12,14 +13,14 @@ def body(**changes) -> dict:
     """A valid referral body; ``changes`` maps dotted paths to new values (None deletes)."""
     data = {
         "external_reference": "BANK-2026-0001",
-        "consent": {"given_at": (date.today() - timedelta(days=1)).isoformat() + "T09:00:00+01:00",
+        "consent": {"given_at": (clock.today() - timedelta(days=1)).isoformat() + "T09:00:00+01:00",
                     "method": "written", "scope": ["share_with_mfi", "contact"]},
         "applicant": {"first_name": "Sofie", "last_name": "Peeters", "birth_date": "1990-04-12",
                       "email": "sofie@example.be", "phone": "+32 470 12 34 56", "postal_code": "9000",
                       "language": "nl"},
         "project": {"amount_requested": "12000.00", "sector": "horeca", "stage": "starter",
                     "purpose": "Kitchen equipment for a small restaurant", "purpose_category": "investment"},
-        "refusal": {"decided_on": (date.today() - timedelta(days=2)).isoformat(),
+        "refusal": {"decided_on": (clock.today() - timedelta(days=2)).isoformat(),
                     "reasons": ["insufficient_collateral"]},
     }
     data = copy.deepcopy(data)

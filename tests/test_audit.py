@@ -1,8 +1,9 @@
 """The audit trail: created, changed, deleted, revealed; secrets never written."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.models import AuditEntry, User
 from core.services import audit
@@ -54,7 +55,7 @@ def test_admin_reads_own_trail_filtered(app, as_user, staff_a, staff_b):
     filtered = client.get(f"/admin/audit?record_type=users&record_id={staff_a.officer.id}",
                           headers={"HX-Request": "true"}).get_data(as_text=True)
     assert staff_a.officer.email in filtered and staff_a.coach.email not in filtered
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    tomorrow = (clock.today() + timedelta(days=2)).isoformat()
     assert "Nothing recorded for these filters." in client.get(f"/admin/audit?since={tomorrow}").get_data(as_text=True)
 
 

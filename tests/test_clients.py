@@ -12,6 +12,7 @@ from markupsafe import Markup
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from core import clock
 from core.extensions import db
 from core.models import AuditEntry, Client, ClientNote, Consent
 from core.plugin_api import ClientPanel, TimelineEntry, hookimpl
@@ -95,8 +96,8 @@ BAD_INPUT = [
     ("postal_code", "0999", "Enter a Belgian postal code"),
     ("postal_code", "75001", "Enter a Belgian postal code"),
     # two days ahead: still the future in Brussels when the run crosses midnight (UTC or local)
-    ("birth_date", (date.today() + timedelta(days=2)).isoformat(), "The birth date cannot be in the future."),
-    ("birth_date", (date.today() - timedelta(days=15 * 365)).isoformat(), "at least 16 years old"),
+    ("birth_date", (clock.today() + timedelta(days=2)).isoformat(), "The birth date cannot be in the future."),
+    ("birth_date", (clock.today() - timedelta(days=15 * 365)).isoformat(), "at least 16 years old"),
     ("birth_date", "30/02/1990", "Not a valid date value."),
     ("email", "jean@@example", "This is not a valid e-mail address"),
     ("email", "jean@example", "This is not a valid e-mail address"),
@@ -368,7 +369,7 @@ def test_consents_are_recorded_and_withdrawn(as_user, staff_a):
     assert "withdrawn on" in withdrawn.get_data(as_text=True)
     with acting_for(staff_a.institution_id):
         db.session.refresh(consent)
-        assert consent.withdrawn_on == date.today()
+        assert consent.withdrawn_on == clock.today()
 
 
 def test_inline_note_is_added_to_the_timeline_and_an_empty_one_is_422(as_user, staff_a):

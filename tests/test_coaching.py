@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from core import clock
 from core.extensions import db
 from core.models import AgreedAction, CoachingSession, CoachingTrack, Enrolment
 from core.plugin_api import Event
@@ -25,10 +26,10 @@ def count(staff, model) -> int:
 
 
 def session_form(staff, **overrides) -> dict:
-    data = {"coach_id": str(staff.coach.id), "held_on": date.today().isoformat(),
+    data = {"coach_id": str(staff.coach.id), "held_on": clock.today().isoformat(),
             "duration_minutes": "90", "channel": "in_person", "topics": "Financial plan",
             "notes": "Went through the costs.", "actions-0-description": "Open a business account",
-            "actions-0-due_on": (date.today() + timedelta(days=7)).isoformat()}
+            "actions-0-due_on": (clock.today() + timedelta(days=7)).isoformat()}
     data.update(overrides)
     return data
 
@@ -104,11 +105,11 @@ def test_loan_repaid_event_closes_the_coaching(app, staff_a, staff_b):
 
 def test_agenda_lists_upcoming_sessions_and_overdue_actions(as_user, staff_a):
     created = make_client(staff_a, first_name="Agenda", last_name="Client")
-    make_session(staff_a, created, held_on=date.today() + timedelta(days=3), topics="Visit the shop",
+    make_session(staff_a, created, held_on=clock.today() + timedelta(days=3), topics="Visit the shop",
                  actions=[])
-    make_session(staff_a, created, held_on=date.today() - timedelta(days=10), topics="Old",
-                 actions=[coaching.ActionInput("Send the invoice", date.today() - timedelta(days=2)),
-                          coaching.ActionInput("Later thing", date.today() + timedelta(days=2))])
+    make_session(staff_a, created, held_on=clock.today() - timedelta(days=10), topics="Old",
+                 actions=[coaching.ActionInput("Send the invoice", clock.today() - timedelta(days=2)),
+                          coaching.ActionInput("Later thing", clock.today() + timedelta(days=2))])
     client = as_user(staff_a.coach)
     body = client.get("/coaching/agenda").get_data(as_text=True)
     upcoming = body[body.index('id="upcoming"'):body.index('id="overdue"')]
@@ -125,7 +126,7 @@ def test_hours_per_coach_and_per_client(as_user, staff_a):
     make_session(staff_a, first, duration_minutes=90)
     make_session(staff_a, first, duration_minutes=30, coach_id=staff_a.officer.id)
     make_session(staff_a, second, duration_minutes=45)
-    make_session(staff_a, second, duration_minutes=600 // 10, held_on=date.today() + timedelta(days=5))
+    make_session(staff_a, second, duration_minutes=600 // 10, held_on=clock.today() + timedelta(days=5))
     with acting_for(staff_a.institution_id):
         per_coach = [(u.name, n, m) for u, n, m in coaching.hours_per_coach()]
         per_client = [(c.first_name, n, m) for c, n, m in coaching.hours_per_client()]

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text
 
+from core import clock
 from core.extensions import db
 from core.models import AuditEntry, Client, ClientNote, Loan, SubjectKey
 from core.models.referrals import Referral
@@ -38,7 +39,7 @@ def _entries(record_type: str, record_id: int) -> list[AuditEntry]:
 
 
 def _years_ago(years: int) -> date:
-    today = date.today()
+    today = clock.today()
     return today.replace(year=today.year - years, day=min(today.day, 28))
 
 
@@ -142,7 +143,7 @@ def test_an_admin_erases_a_client_and_nothing_personal_is_left(client, staff_a, 
 
 def test_erasing_is_refused_within_retention_and_pseudonymising_keeps_the_loan(client, staff_a, as_user):
     made = _client_with_history(staff_a)
-    loan = make_loan(staff_a, made, disbursed_on=date.today())
+    loan = make_loan(staff_a, made, disbursed_on=clock.today())
     as_user(staff_a.admin)
     assert "still running" in client.get(f"/clients/{made.id}/erase").get_data(as_text=True)
     refused = _erase(client, staff_a, made.id)

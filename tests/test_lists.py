@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
+from core import clock
 from core.extensions import db
 from core.models import AuditEntry, Client, Enrolment
 from core.models.saved_filters import SavedFilter
@@ -168,7 +169,7 @@ def test_referral_inbox_sorts_by_received_and_deadline(app, client, staff_b, as_
         assert len(offers) >= 3
         # the oldest received gets the latest deadline; the others share one
         for n, offer in enumerate(offers):
-            offer.deadline = date.today() + timedelta(days=9 if n == 0 else 3)
+            offer.deadline = clock.today() + timedelta(days=9 if n == 0 else 3)
         db.session.commit()
         ids = [o.id for o in offers]
     as_user(staff_b.officer)

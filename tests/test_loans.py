@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.extensions import db
 from core.models import LateNotice, LedgerEntry, Loan, ScheduleLine
 from core.plugin_api import hookimpl
@@ -228,7 +229,7 @@ def test_lending_compliance_evidence(staff_a):
 
     make_loan(staff_a, principal="3000", disbursed_on=date(2025, 1, 15))
     starter = catalogues.load_starter()
-    today = date.today()
+    today = clock.today()
     assessment = new_assessment(staff_a, starter, start=f"{today.year}-01-01", end=today.isoformat())
     with acting_for(staff_a.institution_id):
         found = evidence.automatic_evidence(assessment)

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from core import clock
 from core.services import loans
 from core.services.submissions import new_token
 from core.tenancy import acting_for
@@ -96,7 +97,7 @@ def test_disburse_over_http_builds_the_schedule(app, client, staff_a, as_user):
     future = post(client, f"/loans/{loan.id}/disburse", {"disbursed_on": "2999-01-01", "version": version, "submission": new_token()},
                   token_from=page)
     assert future.status_code == 422 and "future" in future.get_data(as_text=True)
-    done = post(client, f"/loans/{loan.id}/disburse", {"disbursed_on": date.today().isoformat(), "version": version,
+    done = post(client, f"/loans/{loan.id}/disburse", {"disbursed_on": clock.today().isoformat(), "version": version,
                                                         "submission": new_token()},
                 token_from=page)
     assert done.status_code == 303

@@ -3,11 +3,12 @@ the printable consent form, the organisation's referrals and nothing else, over 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.api.schemas import CONSENT_SCOPES
 from core.cli import main
 from core.extensions import db
@@ -36,9 +37,9 @@ def form_data(**changes) -> dict:
         "email": "sofie@example.be", "phone": "+32 470 12 34 56", "postal_code": "9000", "language": "nl",
         "amount_requested": "12,000.00", "sector": "horeca", "stage": "starter",
         "purpose": "Kitchen equipment for a small restaurant", "purpose_category": "investment",
-        "refused_on": (date.today() - timedelta(days=2)).isoformat(),
+        "refused_on": (clock.today() - timedelta(days=2)).isoformat(),
         "refusal_reasons": ["insufficient_collateral"],
-        "consent_given_on": (date.today() - timedelta(days=1)).isoformat(), "consent_method": "written",
+        "consent_given_on": (clock.today() - timedelta(days=1)).isoformat(), "consent_method": "written",
         "attestation": "y",
     }
     data.update(changes)
@@ -206,7 +207,7 @@ def test_an_adviser_refers_an_applicant_with_the_apis_rules(app, signed_in, alph
     assert referral.channel == "portal" and referral.referrer_id == alpha[0].id
     assert referral.external_reference == "ALPHA-2026-0042" and str(referral.amount_requested) == "12000.00"
     assert referral.consent_method == "written" and referral.consent_scope == ["share_with_mfi", "contact"]
-    assert referral.consent_given_at.date() == date.today() - timedelta(days=1)
+    assert referral.consent_given_at.date() == clock.today() - timedelta(days=1)
     assert referral.status == "offered" and referral.institution_id is not None  # routed like the API's
     page = signed_in.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Referral ALPHA-2026-0042 sent: offered to an institution." in page
@@ -250,9 +251,9 @@ def _errors(page: str) -> dict[str, str]:
     ({"attestation": None}, "attestation", "Tick this box"),
     ({"external_reference": ""}, "external_reference", "Fill in this field."),
     ({"consent_given_on": None}, "consent_given_on", "Fill in this field."),
-    ({"consent_given_on": (date.today() + timedelta(days=1)).isoformat()}, "consent_given_on", "cannot be in the future"),
+    ({"consent_given_on": (clock.today() + timedelta(days=1)).isoformat()}, "consent_given_on", "cannot be in the future"),
     ({"consent_method": ""}, "consent_method", "Fill in this field."),
-    ({"birth_date": (date.today() - timedelta(days=365 * 10)).isoformat()}, "birth_date", "between 18 and 100"),
+    ({"birth_date": (clock.today() - timedelta(days=365 * 10)).isoformat()}, "birth_date", "between 18 and 100"),
     ({"postal_code": "0999"}, "postal_code", "Belgian postal code"),
     ({"amount_requested": "12.000,5x"}, "amount_requested", ""),
     ({"refusal_reasons": None}, "refusal_reasons", "Choose at least one reason."),
@@ -308,11 +309,11 @@ def test_the_adviser_follows_the_referral_to_financed_and_sees_nothing_else(app,
     offer = _offer_of(referral_id)
     with acting_for(offer.institution_id):
         referrals.accept(offer.id, notes="Secret note: looks promising, call on Tuesday")
-        referrals.record_contact(offer.id, contacted_on=date.today())
-        referrals.record_outcome(offer.id, outcome="financed", disbursed_on=date.today())
+        referrals.record_contact(offer.id, contacted_on=clock.today())
+        referrals.record_outcome(offer.id, outcome="financed", disbursed_on=clock.today())
     page = signed_in.get(location).get_data(as_text=True)
     assert '<dd id="referral-status">financed</dd>' in page
-    assert f"Loan disbursed: {date.today().isoformat()}" in page
+    assert f"Loan disbursed: {clock.today().isoformat()}" in page
     for secret in ("Secret note", "Sofie", "Peeters", "sofie@example.be", "470 12 34 56", "Kitchen equipment",
                    "1990-04-12", "12,000", "12000"):
         assert secret not in page, secret

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.portfolio_csv import rows
+from core import clock
 from core.cli import main
 from core.extensions import db
 from core.models import Client, LedgerEntry, Loan, ScheduleLine
@@ -44,7 +45,6 @@ def test_cli_imports_a_valid_file_in_one_go(app, runner, tmp_path):
         sources = {e.source for e in db.session.scalars(select(LedgerEntry))}
         assert sources == {"import"}
         # Active loans are imported as up to date: nothing they owe before today is late.
-        from datetime import date
 
         from core.services import repayments
         from core.tenancy import acting_for
@@ -52,7 +52,7 @@ def test_cli_imports_a_valid_file_in_one_go(app, runner, tmp_path):
         institution = db.session.scalar(select(Loan.institution_id).limit(1))
         with acting_for(institution):
             active = db.session.scalars(select(Loan).where(Loan.status == "active")).all()
-            assert active and all(repayments.position(l, date.today()).arrears.days_past_due == 0 for l in active)
+            assert active and all(repayments.position(l, clock.today()).arrears.days_past_due == 0 for l in active)
         one = db.session.scalars(select(Loan).where(Loan.loan_ref == items[0]["loan_ref"])).one()
         schedule = [l for l in one.schedule_lines if l.kind == "microloan"]
         assert str(sum(l.principal for l in schedule)) == items[0]["principal"]

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
+from core import clock
 from core.cli import main
 from core.extensions import db
 from core.models import LedgerEntry, Loan, LoanPosition, ScheduleLine
@@ -67,7 +68,7 @@ def test_bad_dates_and_reversals_book_nothing(staff_a):
     with acting_for(staff_a.institution_id):
         entry = pay(staff_a, other, date(2025, 2, 15), "100")
         count = _ledger_count()
-        future = date.today() + timedelta(days=1)
+        future = clock.today() + timedelta(days=1)
         assert "in the future" in _errors(lambda: pay(staff_a, loan, future, "100"))["paid_on"]
         assert "before the disbursement" in _errors(lambda: pay(staff_a, loan, date(2025, 1, 1), "100"))["paid_on"]
         assert "no such payment" in _errors(lambda: repayments.reverse(
@@ -124,7 +125,7 @@ def test_stored_equals_replayed_after_every_step(staff_a, steps):
             current = loans.get_loan(loan.id)
             try:
                 if kind == "pay":
-                    day = min(day + timedelta(days=a), date.today())
+                    day = min(day + timedelta(days=a), clock.today())
                     repayments.record_payment(loan.id, paid_on=day, amount=f"{b * 3}.{a % 100:02d}",
                                               user=staff_a.officer)
                 elif kind == "reverse":
@@ -142,11 +143,11 @@ def test_stored_equals_replayed_after_every_step(staff_a, steps):
                     day = day + timedelta(days=b)
                     repayments.record_recovery(loan.id, on=day, amount=str(a), user=staff_a.admin)
                 elif kind == "prepay":
-                    day = min(day + timedelta(days=b), date.today())
+                    day = min(day + timedelta(days=b), clock.today())
                     prepayment.prepay(loan.id, on=day, amount=Decimal(a), user=staff_a.officer,
                                       option=(prepayment.SHORTER_TERM, prepayment.LOWER_INSTALMENT)[a % 2])
                 else:
-                    day = min(day + timedelta(days=b), date.today())
+                    day = min(day + timedelta(days=b), clock.today())
                     prepayment.pay_off(loan.id, on=day, user=staff_a.officer)
             except ValidationFailed:
                 db.session.rollback()

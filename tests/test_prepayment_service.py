@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.extensions import db
 from core.models import LedgerEntry, Loan, LoanPosition, ScheduleLine
 from core.plugin_api import LoanProduct
@@ -206,7 +207,7 @@ def test_a_prepayment_dated_before_the_disbursement_or_in_the_future_is_refused(
     with acting_for(staff_a.institution_id):
         counts = _counts()
         for on, message in ((date(2025, 1, 14), "before the disbursement"),
-                            (date.today() + timedelta(days=1), "in the future")):
+                            (clock.today() + timedelta(days=1), "in the future")):
             assert message in _errors(lambda: prepayment.prepay(
                 loan.id, on=on, amount=D("1000"), option=prepayment.SHORTER_TERM, user=staff_a.officer))["paid_on"]
             assert message in _errors(lambda: prepayment.pay_off(loan.id, on=on, user=staff_a.officer))["paid_on"]

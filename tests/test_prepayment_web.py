@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from core import clock
 from core.extensions import db
 from core.models import LedgerEntry, Loan, ScheduleLine
 from core.services import loans, positions, prepayment, repayments
@@ -115,7 +116,7 @@ def test_bad_prepayments_show_a_field_error_and_book_nothing(app, staff_a):
     assert 'value="9000"' in body  # what was typed stays
     # dated before the disbursement, in the future
     _refused(client, loan.id, {**ok, "paid_on": "2024-06-01"}, "prepayment-paid_on", "before the disbursement")
-    _refused(client, loan.id, {**ok, "paid_on": (date.today() + timedelta(days=1)).isoformat()}, "prepayment-paid_on",
+    _refused(client, loan.id, {**ok, "paid_on": (clock.today() + timedelta(days=1)).isoformat()}, "prepayment-paid_on",
              "in the future")
     # three decimals, a letter
     body = _refused(client, loan.id, {**ok, "amount": "1,000.005"}, "prepayment-amount", "at most two decimals")

@@ -2,11 +2,12 @@
 the deadline pass, keeps only the coded need; the identity shown is recorded in the audit trail;
 codes read as translated labels; contact details only with consent to be contacted; the note typed
 when taking a referral is shown again."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.models.audit import AuditEntry
 from core.services import referrals
@@ -58,7 +59,7 @@ def test_after_the_deadline_passed_only_the_coded_need_remains(app, client, bank
     _, token = bank
     created = send(client, token, body()).get_json()
     offer = _offer_of(created["id"])[0]
-    assert referrals.expire_overdue(date.today() + timedelta(days=30)) == 1
+    assert referrals.expire_overdue(clock.today() + timedelta(days=30)) == 1
     page = as_user(staff_b.officer).get(f"/referrals/{offer.id}").get_data(as_text=True)
     assert "Sofie" not in page and "sofie@example.be" not in page and 'id="identity-hidden"' in page
 

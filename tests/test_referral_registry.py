@@ -4,6 +4,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.models.referrals import Referral, ReferralOffer
 from core.services import referral_funnel, referrals
@@ -70,11 +71,11 @@ def test_inbox_accept_contact_and_outcome_reach_the_referrer(app, client, bank, 
     inbox = officer.get("/referrals/").get_data(as_text=True)
     assert "Sofie Peeters" in inbox
     post(officer, f"/referrals/{offer.id}/accept", {"notes": "internal: call on Monday"})
-    post(officer, f"/referrals/{offer.id}/contact", {"contacted_on": date.today().isoformat()})
+    post(officer, f"/referrals/{offer.id}/contact", {"contacted_on": clock.today().isoformat()})
     bad = post(officer, f"/referrals/{offer.id}/outcome", {"outcome": "financed", "disbursed_on": ""})
     assert bad.status_code == 422 and "Give the disbursement date" in bad.get_data(as_text=True)
     post(officer, f"/referrals/{offer.id}/outcome", {"outcome": "financed",
-                                                     "disbursed_on": date.today().isoformat()})
+                                                     "disbursed_on": clock.today().isoformat()})
     seen = client.get(f"/api/v1/referrals/{created['id']}", headers=auth(token)).get_json()
     assert seen["status"] == "financed"
     assert all(seen["stages"][s] for s in ("received_at", "offered_at", "accepted_at", "first_contact_at",
@@ -99,7 +100,7 @@ def test_decline_with_reason_goes_to_the_next_institution(app, client, bank, as_
 def test_overdue_offer_moves_on_then_no_match(app, client, bank):
     _, token = bank
     created = send(client, token, body()).get_json()
-    later = date.today() + timedelta(days=30)
+    later = clock.today() + timedelta(days=30)
     assert referrals.expire_overdue(later) == 1
     assert [o.state for o in _offer_of(created["id"])] == ["expired", "open"]
     assert referrals.expire_overdue(later) == 1
@@ -208,7 +209,7 @@ def test_withdrawal_reaches_the_client_file(app, client, bank, as_user, staff_b)
         consent = db.session.scalar(select(Consent).where(Consent.client_id == existing.id,
                                                           Consent.kind == "referral_sharing"))
         db.session.refresh(consent)
-    assert consent.withdrawn_on == date.today()
+    assert consent.withdrawn_on == clock.today()
 
 
 def test_a_disbursed_loan_closes_the_referral_as_financed(app, client, bank, as_user, staff_b):
@@ -217,6 +218,6 @@ def test_a_disbursed_loan_closes_the_referral_as_financed(app, client, bank, as_
 
     existing, created, token = _accepted_with_client(client, bank, as_user, staff_b)
     emit(Event("loan.disbursed", staff_b.institution_id, {"loan_id": 1, "client_id": existing.id,
-                                                          "disbursed_on": date.today().isoformat()}))
+                                                          "disbursed_on": clock.today().isoformat()}))
     seen = client.get(f"/api/v1/referrals/{created['id']}", headers=auth(token)).get_json()
-    assert seen["status"] == "financed" and seen["stages"]["disbursed_at"].startswith(date.today().isoformat())
+    assert seen["status"] == "financed" and seen["stages"]["disbursed_at"].startswith(clock.today().isoformat())

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.extensions import db
 from core.models.impact_costs import InstitutionBudget, SocialReturnAssumption
 from core.services.errors import ValidationFailed
@@ -74,7 +75,7 @@ def test_without_a_budget_the_figures_are_null_and_the_year_follows_the_period(f
     assert section["persons"] == 4 and section["social_return"]["estimate"] is None
     earlier = impact_report(institution_scope("microstart"), Period(date(2024, 1, 1), None))["cost"]
     assert (earlier["year"], earlier["persons"], earlier["cost_per_person"]) == (2024, 1, "10000.00")
-    assert impact_report(institution_scope("microstart"))["cost"]["year"] == date.today().year
+    assert impact_report(institution_scope("microstart"))["cost"]["year"] == clock.today().year
 
 
 def _stored_rows():

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from core import clock
 from core.cli import main
 from core.extensions import db
 from core.models import OutboxMail, Referral, Referrer, SelfReferralRequest
@@ -26,7 +27,7 @@ def form_data(**changes) -> dict:
         "email": "camille@example.be", "phone": "+32 470 11 22 33", "postal_code": "5000", "language": "fr",
         "amount_requested": "8.000,00", "sector": "horeca", "stage": "starter",
         "purpose": "Matériel de cuisine pour un petit restaurant", "purpose_category": "investment",
-        "refused_on": (date.today() - timedelta(days=3)).isoformat(),
+        "refused_on": (clock.today() - timedelta(days=3)).isoformat(),
         "refusal_reasons": ["insufficient_collateral", "no_track_record"], "consent": "y",
     }
     data.update(changes)
@@ -109,7 +110,7 @@ def test_a_bad_email_and_phone_are_refused_on_their_fields(client):
 
 def test_rules_the_form_shares_with_the_api(client):
     response = send_form(client, amount_requested="0", refusal_reasons=[], national_number="12345",
-                         refused_on=(date.today() + timedelta(days=2)).isoformat(), term_months="400")
+                         refused_on=(clock.today() + timedelta(days=2)).isoformat(), term_months="400")
     text = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 422
     for message in ("Indiquez un montant supérieur à zéro et d'au plus un million d'euros.",
@@ -223,7 +224,7 @@ def test_a_german_request_gets_a_german_mail(mail_app, smtp_server):
 
 def test_stale_requests_are_purged(app):
     self_referrals.ask(form_data(amount_requested=8000, birth_date=date(1988, 3, 14),
-                                 refused_on=date.today() - timedelta(days=3)), language="fr")
+                                 refused_on=clock.today() - timedelta(days=3)), language="fr")
     assert self_referrals.purge_stale() == 0
     db.session.execute(update(SelfReferralRequest).values(expires_at=utcnow() - timedelta(days=8)))
     db.session.commit()

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, func, select, update
 
+from core import clock
 from core.cli import main
 from core.extensions import db
 from core.models import Loan
@@ -124,9 +125,9 @@ def test_a_missing_closed_month_end_is_computed_and_stored_when_read(book, staff
     assert _ends(staff_a.institution_id) == ENDS
     assert _ends(staff_b.institution_id) == []  # only the report's own institution
     assert report.trend[-1].quality == report.quality  # snapshot of 30 June == positions on 30 June
-    open_month = portfolio_report(institution_scope("microstart"), date.today())
+    open_month = portfolio_report(institution_scope("microstart"), clock.today())
     assert open_month.trend[-1].quality == open_month.quality  # the open month: live
-    assert date.today() not in {day for _, day in _stored()}
+    assert clock.today() not in {day for _, day in _stored()}
 
 
 def test_the_sectors_trend_adds_every_institutions_snapshots(book, staff_a, staff_b):

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, select
 
+from core import clock
 from core.api.schemas import ReferralIn
 from core.extensions import db
 from core.models.referrals import ReferralOffer
@@ -101,8 +102,8 @@ def test_contacted_referral_leaves_the_list(app, staff_a):
     offer = offer_to(staff_a, "R-1", "Contacta")
     with acting_for(staff_a.institution_id):
         referrals.accept(offer.id, user=staff_a.admin)
-        referrals.record_contact(offer.id, contacted_on=date.today())
-        assert todo.referrals(date.today()).count == 0
+        referrals.record_contact(offer.id, contacted_on=clock.today())
+        assert todo.referrals(clock.today()).count == 0
 
 
 def test_applications_wait_for_a_lender_other_than_the_drafter(staff_a, as_user):
@@ -130,9 +131,9 @@ def test_my_late_loans_are_those_i_drafted_or_whose_client_i_coach(staff_a, as_u
 
 
 def test_a_loan_paid_on_time_is_not_late(staff_a):
-    make_loan(staff_a, disbursed_on=date.today())
+    make_loan(staff_a, disbursed_on=clock.today())
     with acting_for(staff_a.institution_id):
-        assert todo.late_loans(staff_a.officer, date.today()).count == 0
+        assert todo.late_loans(staff_a.officer, clock.today()).count == 0
 
 
 def test_my_coaching_actions_and_sessions_this_week(staff_a, as_user):

@@ -3,11 +3,12 @@ referrer page, refused with 401 problem+json once passed; the page shows expiry 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.cli import main
 from core.extensions import db
 from core.models.referrals import ApiToken, Referrer
@@ -17,7 +18,7 @@ from tests.conftest import post
 from tests.referral_helpers import auth, make_referrer
 from tests.test_operator_screens import SECRET_RE, _token_row, op  # noqa: F401 (fixture)
 
-TOMORROW = (date.today() + timedelta(days=2)).isoformat()
+TOMORROW = (clock.today() + timedelta(days=2)).isoformat()
 
 
 def _count() -> int:
@@ -53,7 +54,7 @@ def test_a_token_without_expiry_keeps_working_and_unknown_tokens_stay_plain_401(
 @pytest.mark.parametrize("value, message", [
     ("31/12/2030", "Enter a date as YYYY-MM-DD."),
     ("2030-02-30", "Enter a date as YYYY-MM-DD."),
-    (date.today().isoformat(), "Choose a day after today"),
+    (clock.today().isoformat(), "Choose a day after today"),
     ("2001-01-01", "Choose a day after today"),
 ])
 def test_bad_expiry_is_refused_by_the_service_and_nothing_written(app, value, message):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from core import clock
 from core.geo import region_for_postal_code
 from core.services import contact_details, identifiers
 
@@ -46,13 +47,13 @@ def _not_in_future(value: datetime) -> datetime:
 
 
 def _date_not_in_future(value: date) -> date:
-    if value > date.today():
+    if value > clock.today():
         raise ValueError("must not be in the future")
     return value
 
 
 def _adult(value: date) -> date:
-    today = date.today()
+    today = clock.today()
     age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
     if age < 18 or age > 100:
         raise ValueError("the applicant must be between 18 and 100 years old")

@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, func, or_, select, union
 from sqlalchemy.orm import lazyload, load_only
 from sqlalchemy.orm.exc import StaleDataError
 
+from core import clock
 from core import tenancy
 from core.config import LANGUAGES
 from core.extensions import db
@@ -124,7 +125,7 @@ def _clean(data: dict, user, errors: dict) -> dict:
         errors["last_name"] = _l("Enter the last name.")
     _clean_contact(values, errors)
     birth = data.get("birth_date")
-    today = date.today()
+    today = clock.today()
     if not isinstance(birth, date):
         errors.setdefault("birth_date", _l("Enter the birth date."))
     elif birth > today:
@@ -242,7 +243,7 @@ def _freeze_intake(client: Client) -> None:
     """The target-group attributes as recorded at intake; later edits never change them."""
     client.intake_gender = client.gender
     client.intake_born_abroad = None if not client.country_of_birth else client.country_of_birth != "BE"
-    client.intake_age_group = age_group(client.birth_date, date.today())
+    client.intake_age_group = age_group(client.birth_date, clock.today())
     client.intake_low_educated = (None if not client.education_level
                                   else client.education_level in LOW_EDUCATION)
     client.intake_job_seeker = (None if not client.employment_status
@@ -654,7 +655,7 @@ def record_consent(client_id: int, *, kind: str, given_on, method: str, user) ->
         errors["method"] = _l("Choose how the consent was given.")
     if not isinstance(given_on, date):
         errors["given_on"] = _l("Enter the date the consent was given.")
-    elif given_on > date.today():
+    elif given_on > clock.today():
         errors["given_on"] = _l("The date cannot be in the future.")
     if errors:
         raise ValidationFailed(errors)
@@ -672,7 +673,7 @@ def withdraw_consent(consent_id: int, *, client_id: int) -> Consent:
     if consent is None or consent.client_id != client_id:
         raise NotFound()
     if consent.withdrawn_on is None:
-        consent.withdrawn_on = date.today()
+        consent.withdrawn_on = clock.today()
         db.session.commit()
         emit(Event("consent.withdrawn", consent.institution_id,
                    {"client_id": consent.client_id, "kind": consent.kind}))

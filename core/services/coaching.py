@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from core import clock
 from core import tenancy
 from core.extensions import db
 from core.models import ROLE_ADMIN, ROLE_COACH, ROLE_OFFICER, User
@@ -193,7 +194,7 @@ class Agenda:
 
 def agenda(coach_id: int, today: date | None = None) -> Agenda:
     """A coach's sessions from today on, and the not-done actions past their due date."""
-    today = today or date.today()
+    today = today or clock.today()
     upcoming = db.session.scalars(
         select(CoachingSession).where(CoachingSession.coach_id == coach_id,
                                       CoachingSession.held_on >= today)
@@ -209,7 +210,7 @@ def agenda(coach_id: int, today: date | None = None) -> Agenda:
 def hours_per_coach(since: date | None = None, until: date | None = None) -> list[tuple[User, int, int]]:
     """(coach, sessions, minutes) of held sessions in the period, most minutes first."""
     query = (select(CoachingSession.coach_id, func.count(), func.sum(CoachingSession.duration_minutes))
-             .where(CoachingSession.held_on <= (until or date.today()))
+             .where(CoachingSession.held_on <= (until or clock.today()))
              .group_by(CoachingSession.coach_id))
     if since:
         query = query.where(CoachingSession.held_on >= since)
@@ -223,7 +224,7 @@ def hours_per_client(coach_id: int | None = None, since: date | None = None,
                      until: date | None = None) -> list[tuple[Client, int, int]]:
     """(client, sessions, minutes) of held sessions in the period, optionally of one coach."""
     query = (select(CoachingSession.client_id, func.count(), func.sum(CoachingSession.duration_minutes))
-             .where(CoachingSession.held_on <= (until or date.today()))
+             .where(CoachingSession.held_on <= (until or clock.today()))
              .group_by(CoachingSession.client_id))
     if since:
         query = query.where(CoachingSession.held_on >= since)
@@ -240,7 +241,7 @@ def hours_per_client(coach_id: int | None = None, since: date | None = None,
 def trainings(upcoming_only: bool = False) -> list[Training]:
     query = select(Training).order_by(Training.starts_on.desc(), Training.id.desc()).limit(200)
     if upcoming_only:
-        query = query.where(Training.ends_on >= date.today())
+        query = query.where(Training.ends_on >= clock.today())
     return list(db.session.scalars(query))
 
 

@@ -17,6 +17,7 @@ from typing import TextIO
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from core import clock
 from core import tenancy
 from core.extensions import db
 from core.models import Loan
@@ -127,7 +128,7 @@ def import_followups(stream: TextIO, *, today: date | None = None) -> FollowupIm
     if header:
         return FollowupImport(0, 0, tuple(header))
     reader.fieldnames = names
-    checker = _Checker(today or date.today())
+    checker = _Checker(today or clock.today())
     rows, errors, count = [], [], 0
     for raw in reader:
         count += 1

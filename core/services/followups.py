@@ -23,6 +23,7 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, select
 
+from core import clock
 from core import tenancy
 from core import formatting
 from core.extensions import db
@@ -218,7 +219,7 @@ def answer_by_link(token: str, raw: Mapping[str, Any]) -> Followup:
         if followup.status == "answered" or followup.token_hash != _token_hash(token):
             db.session.rollback()
             raise LinkRefused("used")
-        _apply(followup, answers, "entrepreneur", utcnow().date(), None)
+        _apply(followup, answers, "entrepreneur", clock.today(), None)
         db.session.commit()
     return followup
 
@@ -248,7 +249,7 @@ def record_by_coach(client_id: int, followup_id: int, raw: Mapping[str, Any], *,
     if not has_consent(client_id):
         raise ValidationFailed({"": _l("The client withdrew the consent to impact surveys: nothing is recorded.")})
     answers = followup_questions.parse_answers(raw, followup_questions.questions(slug_for_id(followup.institution_id)))
-    _apply(followup, answers, "coach", answered_on or date.today(), user.id)
+    _apply(followup, answers, "coach", answered_on or clock.today(), user.id)
     db.session.commit()
     return followup
 

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from core import clock
 from core import tenancy
 from core.extensions import db
 from core.models import Client, Loan, ScheduleLine
@@ -155,7 +156,7 @@ def check_application(client: Client, data: dict, today: date | None = None) -> 
     if chosen is not None and not errors.keys() & {"principal", "term_months"}:
         reasons = chosen.check_application(
             amount=values["principal"], term_months=values["term_months"],
-            enterprise_age_months=enterprise_age_months(client, today or date.today()),
+            enterprise_age_months=enterprise_age_months(client, today or clock.today()),
             purpose=values["purpose_category"], honour_loan=values["honour_loan"],
             own_contribution=values["own_contribution"], grace_months=values["grace_months"],
             honour_loan_deferral_months=values["honour_deferral_months"])
@@ -324,7 +325,7 @@ class Offer:
 def offer(loan: Loan, disbursed_on: date | None = None) -> Offer:
     """Schedules, the microloan's total cost of borrowing and APR, the honour loan's terms beside
     them, and the combined APR as an extra figure (disbursed, or as if paid out on a date)."""
-    on = loan.disbursed_on or disbursed_on or date.today()
+    on = loan.disbursed_on or disbursed_on or clock.today()
     schedule, honour = terms_schedule(loan, on), honour_schedule(loan, on)
     combined = apr_percent(cash_flows(schedule, honour)) if honour else None
     return Offer(loan, on, schedule, honour, cost_of_borrowing(schedule), apr_percent(cash_flows(schedule)),
@@ -350,7 +351,7 @@ def disburse(loan_id: int, *, on: date, user, version=None) -> Loan:
                                        "file before the money is paid out.")})
     if on is None:
         raise ValidationFailed({"disbursed_on": _l("Enter the date the money was paid out.")})
-    if on > date.today():
+    if on > clock.today():
         raise ValidationFailed({"disbursed_on": _l("The disbursement date cannot be in the future.")})
     lines = _lines(loan, terms_schedule(loan, on), "microloan", 1)
     honour = honour_schedule(loan, on)

@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.models import ROLE_REFERRER, Institution, User
 from core.models.referrals import Referral, Referrer
@@ -82,7 +83,7 @@ def validate(fields: dict):
     if not referral_forms.filled(fields.get("external_reference")):
         errors["external_reference"] = referral_forms.REQUIRED
     given_on = fields.get("consent_given_on")
-    if isinstance(given_on, date) and given_on > utcnow().date():
+    if isinstance(given_on, date) and given_on > clock.today():
         errors["consent_given_on"] = MESSAGES["consent_given_on"]
     return referral_forms.validate(payload(fields), MESSAGES, errors)
 

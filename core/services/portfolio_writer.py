@@ -29,6 +29,7 @@ from typing import Callable, TextIO
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, update
 
+from core import clock
 from core import tenancy
 from core.extensions import db
 from core.models import Client, ImportRun, LedgerEntry, Loan, LoanPosition, ScheduleLine
@@ -84,7 +85,7 @@ def check_portfolio(stream: TextIO, *, today: date | None = None,
                     progress: Callable[[int], None] | None = None) -> PortfolioFile:
     """Read and check the file for the current institution (nothing is written)."""
     products = {p.code: p for p in plugin_settings.products()}
-    checked = read_portfolio(stream, products, today or date.today(), progress=progress,
+    checked = read_portfolio(stream, products, today or clock.today(), progress=progress,
                              loan_rules=_rules(products))
     if not checked.ok:
         return checked
@@ -100,7 +101,7 @@ def import_portfolio(stream: TextIO, *, dry_run: bool = False, today: date | Non
 
     ``progress`` is called with the number of rows read, then written.
     """
-    today = today or date.today()
+    today = today or clock.today()
     checked = check_portfolio(stream, today=today, progress=progress)
     loans = sum(len(c.loans) for c in checked.clients)
     if not checked.ok or dry_run:
@@ -372,7 +373,7 @@ def run_errors(run: ImportRun) -> list[tuple[int, str, str]]:
 def example_csv(today: date | None = None) -> str:
     """A small valid file for the current institution (its first product, an amount and a term
     that product allows): the example the import page offers to download."""
-    today = today or date.today()
+    today = today or clock.today()
     products = list(plugin_settings.products())
     if not products:
         return to_csv([])

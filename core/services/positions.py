@@ -31,6 +31,7 @@ from typing import Iterable
 from sqlalchemy import BigInteger, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from core import clock
 from core.extensions import db
 from core.models import LedgerEntry, Loan, LoanPosition, ScheduleLine
 from core.services import allocation, arrears
@@ -205,7 +206,7 @@ def refresh(loan: Loan, today: date | None = None) -> LoanPosition | None:
     db.session.flush()
     db.session.expire(loan, ["ledger", "schedule_lines"])
     lines = current_lines(loan)
-    derived = derive(loan, lines, list(loan.ledger), today or date.today())
+    derived = derive(loan, lines, list(loan.ledger), today or clock.today())
     for line, value in zip(lines, derived.lines):
         for field, amount in value.items():
             if getattr(line, field) != amount:
@@ -216,7 +217,7 @@ def refresh(loan: Loan, today: date | None = None) -> LoanPosition | None:
         db.session.add(stored)
     for field, value in derived.summary.items():
         setattr(stored, field, value)
-    stored.refreshed_on = today or date.today()
+    stored.refreshed_on = today or clock.today()
     db.session.flush()
     return stored
 

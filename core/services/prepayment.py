@@ -35,6 +35,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
+from core import clock
 from core.extensions import db
 from core.models import LedgerEntry, Loan, ScheduleLine
 from core.plugin_api import MAX_PREPAYMENT_INDEMNITY_MONTHS
@@ -123,7 +124,7 @@ def _check(loan: Loan, on: date | None) -> None:
         raise ValidationFailed({"paid_on": _l("Enter the date of the payment.")})
     if on < (loan.rescheduled_on or loan.disbursed_on):
         raise ValidationFailed({"paid_on": _l("A payment cannot be dated before the disbursement.")})
-    if on > date.today():
+    if on > clock.today():
         raise ValidationFailed({"paid_on": _l("A payment cannot be dated in the future.")})
     last = max((e.value_date for e in loan.ledger), default=None)
     if last is not None and on < last:

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.models import PluginSetting
 from core.models.referrals import Referral
@@ -18,7 +19,7 @@ def enterprise_age_months(started_on: date | None, today: date | None = None) ->
     """Whole months the enterprise has traded on ``today`` (None when the start is unknown)."""
     if started_on is None:
         return None
-    today = today or date.today()
+    today = today or clock.today()
     months = (today.year - started_on.year) * 12 + today.month - started_on.month
     if today.day < started_on.day:
         months -= 1

@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, or_, select
 
+from core import clock
 from core import tenancy
 from core.extensions import db
 from core.geo import region_for_postal_code
@@ -36,7 +37,7 @@ NOT_FINANCED_REASONS = ("not_viable", "repayment_capacity", "over_indebted", "ap
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return clock.today()
 
 
 def contact_days() -> int:

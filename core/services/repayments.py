@@ -15,6 +15,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from core import clock
 from core import formatting
 from core.extensions import db
 from core.models import LateNotice, LedgerEntry, Loan, ScheduleLine
@@ -46,7 +47,7 @@ class Position:
 def position(loan: Loan, on: date | None = None, lines=None, ledger=None) -> Position:
     """Where the loan stands on ``on`` (today by default), replayed from its ledger by the engine;
     only entries dated up to then count. Pages read :func:`positions.loan_position` instead."""
-    on = on or date.today()
+    on = on or clock.today()
     schedule = schedule_of(loan, lines)
     state = allocation.ledger_state(schedule, _engine_entries(loan, ledger), as_of=on)
     return Position(loan, on, schedule, state, arrears.arrears_from_state(loan.id, state, on, loan.late_since))
@@ -113,7 +114,7 @@ def _payment_entry(loan: Loan, paid_on, amount, user, reference, source, note) -
     value = parse_amount(amount)
     if paid_on < loan.disbursed_on:
         raise ValidationFailed({"paid_on": _l("A payment cannot be dated before the disbursement.")})
-    if paid_on > date.today():
+    if paid_on > clock.today():
         raise ValidationFailed({"paid_on": _l("A payment cannot be dated in the future.")})
     if loan.rescheduled_on and paid_on < loan.rescheduled_on:
         raise ValidationFailed({"paid_on": _l("A payment cannot be dated before the rescheduling.")})
@@ -156,7 +157,7 @@ def reverse(loan_id: int, entry_id: int, *, on: date, user, note: str | None = N
         raise ValidationFailed({"": _l("A payment made before the rescheduling cannot be reversed.")})
     if target.source in ("prepayment", "payoff"):
         raise ValidationFailed({"": _l("An early repayment made a new schedule: it cannot be reversed.")})
-    on = on or date.today()
+    on = on or clock.today()
     allocation.check_entry(schedule_of(loan), _engine_entries(loan), allocation.Reversal("new", on, target.id))
     entry = LedgerEntry(loan_id=loan.id, kind="reversal", amount=target.amount, value_date=on,
                         reverses_id=target.id, note=note, created_by_id=user.id,
@@ -186,7 +187,7 @@ def write_off(loan_id: int, *, on: date, user, version=None, note: str | None = 
         raise ValidationFailed({"written_off_on": _l("Enter the date of the write-off.")})
     if on < loan.disbursed_on:
         raise ValidationFailed({"written_off_on": _l("A write-off cannot be dated before the disbursement.")})
-    if on > date.today():
+    if on > clock.today():
         raise ValidationFailed({"written_off_on": _l("A write-off cannot be dated in the future.")})
     last = max((e.value_date for e in loan.ledger), default=None)
     if last is not None and on < last:

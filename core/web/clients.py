@@ -2,7 +2,6 @@
 with its timeline, notes, consents and plugin panels; the national number reveal; exports."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import get_locale
@@ -10,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from core import clock
 from core.models import INSTITUTION_ROLES
 from core.plugins import call_contained
 from core.web.forms import attach_errors
@@ -290,7 +290,7 @@ def _show_context(client) -> dict:
                 enrol_form=enrol_form, panels=_panels(client), panel_html=panel_html,
                 sensitive=service.may_see_sensitive(current_user),
                 enrolments=coaching.trainings_of(client.id), coaching_errors=[],
-                actions=coaching.actions_of(client.id), today=date.today(),
+                actions=coaching.actions_of(client.id), today=clock.today(),
                 country_name=dict(service.countries(str(get_locale() or "en"))),
                 format_iban=identifiers.format_iban,
                 format_enterprise_number=identifiers.format_enterprise_number)

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core import clock
 from core.models import INSTITUTION_ROLES
 from core.services import clients as client_service
 from core.services import coaching as service
@@ -44,7 +45,7 @@ def new_session(client_id: int):
     _coach_choices(form)
     if request.method == "GET":
         form.coach_id.data = str(current_user.id)
-        form.held_on.data = date.today()
+        form.held_on.data = clock.today()
         return render("coaching/session_form.html", form=form, client=client)
     form.validate()
     actions = [service.ActionInput(description=entry.form.description.data or "",
@@ -135,7 +136,7 @@ def agenda():
     if coach_id not in {c.id for c in coaches}:
         coach_id = current_user.id
     return render("coaching/agenda.html", agenda=service.agenda(coach_id), coaches=coaches,
-                  coach_id=coach_id, today=date.today())
+                  coach_id=coach_id, today=clock.today())
 
 
 def _date_arg(name: str):

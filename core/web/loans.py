@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from core import clock
 from core.models import INSTITUTION_ROLES
 from core.services import loans as service
 from core.services import loan_documents, positions, prepayment, repayments
@@ -190,7 +191,7 @@ def _show(loan, status: int = 200, forms: dict | None = None, action_error: str 
     old_versions = sorted({l.version for l in loan.schedule_lines if l.version != loan.schedule_version})
     forms = {**_forms(loan, fresh=notice is not None), **(forms or {})}
     if quote_on is None:
-        quote_on = forms["payoff"].paid_on.data or forms["prepayment"].paid_on.data or date.today()
+        quote_on = forms["payoff"].paid_on.data or forms["prepayment"].paid_on.data or clock.today()
     for name in ("payoff", "prepayment"):
         if forms[name].paid_on.data is None and not forms[name].paid_on.raw_data and quote_on:
             forms[name].paid_on.data = quote_on
@@ -217,7 +218,7 @@ def _as_of() -> date:
     try:
         return date.fromisoformat(request.args.get("on", ""))
     except ValueError:
-        return date.today()
+        return clock.today()
 
 
 @bp.route("/<int:loan_id>")
@@ -300,7 +301,7 @@ def reverse(loan_id: int, entry_id: int):
     def act(loan, form):
         if not any(e.id == entry_id for e in loan.ledger):
             raise ValidationFailed({"": _("This entry is not in this loan's ledger: nothing was reversed.")})
-        repayments.reverse(loan.id, entry_id, on=date.today(), user=current_user, note=form.note.data.strip())
+        repayments.reverse(loan.id, entry_id, on=clock.today(), user=current_user, note=form.note.data.strip())
     return _act(loan_id, "reversal", f.ReversalForm(), act, once="reversal")
 
 
@@ -308,7 +309,7 @@ def reverse(loan_id: int, entry_id: int):
 @roles_required("admin")
 def write_off(loan_id: int):
     return _act(loan_id, "write_off", f.WriteOffForm(), lambda loan, form: repayments.write_off(
-        loan.id, on=form.written_off_on.data or date.today(), user=current_user, version=form.version.data,
+        loan.id, on=form.written_off_on.data or clock.today(), user=current_user, version=form.version.data,
         note=form.reason.data.strip()), once="write_off")
 
 
@@ -371,7 +372,7 @@ def account_statement(loan_id: int):
     if not loan.disbursed_on:
         abort(404)
     language = _client_language(loan)
-    today = date.today()
+    today = clock.today()
     with force_locale(language):
         quote = prepayment.statement_quote(loan, today)
         return render("loans/account_statement.html", loan=loan, language=language, today=today,

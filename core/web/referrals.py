@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core import clock
 from core.models import ROLE_ADMIN, ROLE_AUDITOR, ROLE_COACH, ROLE_OFFICER, ROLE_OPERATOR
 from core.services import referral_funnel, referrals
 from core.services.errors import NotFound, ValidationFailed
@@ -28,7 +29,7 @@ def inbox():
     show_closed = request.args.get("closed") == "1"
     sort = parse_sort(request.args.get("sort"), referrals.INBOX_SORTS, referrals.DEFAULT_INBOX_SORT)
     return render("referrals/inbox.html", fragment="referrals/_inbox_rows.html",
-                  offers=referrals.inbox(include_closed=show_closed, sort=sort), today=date.today(),
+                  offers=referrals.inbox(include_closed=show_closed, sort=sort), today=clock.today(),
                   show_closed=show_closed, identity_states=referrals.IDENTITY_STATES, sort=sort,
                   sort_links=SortLinks(sort, "referrals.inbox"))
 
@@ -56,7 +57,7 @@ def _show_page(found, *, errors: dict, status: int = 200):
                   contact_visible=referrals.contact_visible(found),
                   decline_reasons=referrals.DECLINE_REASONS,
                   not_financed_reasons=referrals.NOT_FINANCED_REASONS, form=request.form,
-                  today=date.today(), status=status)
+                  today=clock.today(), status=status)
 
 
 def _act(offer_id: int, action, success: str):

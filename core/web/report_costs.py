@@ -2,11 +2,11 @@
 report shows the cost per person and the estimate computed from them."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, flash, request
 from flask_babel import gettext as _
 
+from core import clock
 from core.access import roles_required
 from core.models import ROLE_ADMIN
 from core.services.errors import ValidationFailed
@@ -22,7 +22,7 @@ bp.add_app_template_global(cost.MEMORANDUM, "cost_memorandum")
 
 def _page(budget_form=None, assumptions=None, status: int = 200):
     return render("reports/cost.html", status=status, budgets=cost.budgets(),
-                  budget_form=budget_form or BudgetForm(formdata=None, data={"year": str(date.today().year)}),
+                  budget_form=budget_form or BudgetForm(formdata=None, data={"year": str(clock.today().year)}),
                   assumptions_form=assumptions or assumptions_form(cost.assumptions(), formdata=None))
 
 

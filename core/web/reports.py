@@ -6,7 +6,6 @@ institution's aggregates, with every cell under five persons suppressed.
 """
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, abort, make_response, request, url_for
@@ -14,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from core import clock
 from core.models import FEDERATION_ROLES, INSTITUTION_ROLES
 from core import formatting
 from core.services.errors import ValidationFailed
@@ -143,7 +143,7 @@ def _outcome_chart(outcomes: dict | None):
 def portfolio():
     """Portfolio quality at a date; disbursements, write-offs and repayment over a period; the trend."""
     def build(scope):
-        at = parse_date(request.args.get("at"), "at") or date.today()
+        at = parse_date(request.args.get("at"), "at") or clock.today()
         period = _period()
         return portfolio_report(scope, at, period if (period.start or period.end) else None)
 

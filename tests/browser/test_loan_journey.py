@@ -1,8 +1,8 @@
 """A loan's whole life in a real browser: draft → decision by another person → offer with its APR →
 disbursement → payment → repaid, and the client's coaching closed."""
-from datetime import date
 from decimal import Decimal
 
+from core import clock
 from core.extensions import db
 from core.services import coaching, loans
 from core.tenancy import acting_for
@@ -44,7 +44,7 @@ def test_a_loan_from_application_to_last_repayment(live_server, page, browser):
     assert "Total cost of borrowing" in admin.locator("#cost-disclosure").inner_text()
     assert admin.locator("#apr").inner_text().endswith("%")
     admin.get_by_role("link", name="Back to the loan").click()
-    admin.get_by_label("Paid out on").fill(date.today().isoformat())
+    admin.get_by_label("Paid out on").fill(clock.today().isoformat())
     admin.get_by_role("button", name="Record the disbursement").click()
     assert admin.locator("#loan-status").inner_text() == "Paid out, being repaid"
     assert admin.locator("#payment-reference").inner_text().startswith("+++")
@@ -56,7 +56,7 @@ def test_a_loan_from_application_to_last_repayment(live_server, page, browser):
         owed = sum((l.principal + l.interest + l.fees for l in loan.schedule_lines), Decimal("0"))
     page.reload()
     payment = page.locator("#payment-form")  # the prepayment and recovery forms have these labels too
-    payment.get_by_label("Value date").fill(date.today().isoformat())
+    payment.get_by_label("Value date").fill(clock.today().isoformat())
     payment.get_by_label("Amount (EUR)").fill(str(owed))
     page.get_by_role("button", name="Record the payment").click()
     assert page.locator("#loan-status").inner_text() == "Repaid"

@@ -1,10 +1,11 @@
 """A bank adviser without an IT integration signs in to the portal, prints the consent form,
 refers an applicant (forgetting the attestation first), sees it in the organisation's list, and
 follows it to "financed" (issue 13, point 3)."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.models.referrals import ReferralOffer
 from core.services import accounts, referrals
@@ -46,9 +47,9 @@ def test_an_adviser_refers_an_applicant_and_follows_it_to_financed(live_server, 
     page.locator("select#sector").select_option("horeca")
     page.locator("select#stage").select_option("starter")
     page.get_by_label("What the money is for").fill("Kitchen equipment for a small restaurant")
-    page.get_by_label("Date of your refusal").fill((date.today() - timedelta(days=2)).isoformat())
+    page.get_by_label("Date of your refusal").fill((clock.today() - timedelta(days=2)).isoformat())
     page.get_by_label("insufficient collateral").check()
-    page.get_by_label("Date the applicant gave consent").fill((date.today() - timedelta(days=1)).isoformat())
+    page.get_by_label("Date the applicant gave consent").fill((clock.today() - timedelta(days=1)).isoformat())
     page.locator("select#consent_method").select_option("written")
     # Forgot the attestation: the form says so and keeps what was typed.
     page.get_by_role("button", name="Send the referral").click()
@@ -69,8 +70,8 @@ def test_an_adviser_refers_an_applicant_and_follows_it_to_financed(live_server, 
         offer = db.session.scalar(select(ReferralOffer).where(ReferralOffer.state == "open"))
     with acting_for(offer.institution_id):
         referrals.accept(offer.id, notes="Call her on Tuesday")
-        referrals.record_contact(offer.id, contacted_on=date.today())
-        referrals.record_outcome(offer.id, outcome="financed", disbursed_on=date.today())
+        referrals.record_contact(offer.id, contacted_on=clock.today())
+        referrals.record_outcome(offer.id, outcome="financed", disbursed_on=clock.today())
     db.session.remove()
 
     page.reload()
@@ -78,5 +79,5 @@ def test_an_adviser_refers_an_applicant_and_follows_it_to_financed(live_server, 
     page.get_by_role("link", name="EX-2026-0007").click()
     assert page.locator("#referral-status").inner_text() == "financed"
     stages = page.locator("#referral-stages").inner_text()
-    assert f"Loan disbursed: {date.today().isoformat()}" in stages
+    assert f"Loan disbursed: {clock.today().isoformat()}" in stages
     assert "Call her on Tuesday" not in page.content() and "Sofie" not in page.content()

@@ -1,11 +1,11 @@
 """A bank refers an entrepreneur over HTTP; Hefboom's officer takes it to an outcome in the browser."""
 import json
 import urllib.request
-from datetime import date
 
 from tests.browser.conftest import sign_in
 from tests.conftest import make_staff
 from tests.referral_helpers import body, make_referrer
+from core import clock
 
 
 def _api(live_server, token, path, data=None):
@@ -33,7 +33,7 @@ def test_referral_from_bank_to_financed(live_server, page):
     # Forgot the disbursement date: the form says so, in Dutch, and keeps the choice.
     assert "Geef de uitbetalingsdatum" in page.locator("#outcome-form").inner_text()
     assert page.get_by_role("radio", name="Gefinancierd", exact=True).is_checked()
-    page.locator('input[name="disbursed_on"]').fill(date.today().isoformat())
+    page.locator('input[name="disbursed_on"]').fill(clock.today().isoformat())
     page.get_by_role("button", name="Uitkomst registreren").click()
     assert "Uitkomst geregistreerd" in page.locator("main").inner_text()
 

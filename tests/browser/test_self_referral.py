@@ -2,8 +2,9 @@
 the mail (a real SMTP server), and the bank sees the referral through its API."""
 import json
 import urllib.request
-from datetime import date, timedelta
+from datetime import timedelta
 
+from core import clock
 from core.services import outbox, self_referrals
 from tests.mail_helpers import links_in
 from tests.referral_helpers import make_referrer
@@ -32,7 +33,7 @@ def test_self_referral_in_french_through_a_banks_link(live_server, page, smtp_se
     page.locator("select#sector").select_option("horeca")
     page.locator("select#stage").select_option("starter")
     page.get_by_label("À quoi servira l'argent").fill("Matériel de cuisine pour un petit restaurant")
-    page.get_by_label("Date du refus de la banque").fill((date.today() - timedelta(days=3)).isoformat())
+    page.get_by_label("Date du refus de la banque").fill((clock.today() - timedelta(days=3)).isoformat())
     page.get_by_label("pas assez de garanties").check()
     # Forgot the consent: the form says so, in French, and keeps what was typed.
     page.get_by_role("button", name="Envoyer ma demande").click()

@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, distinct, func, select
 
+from core import clock
 from core.extensions import db
 from core.models.impact_costs import InstitutionBudget, SocialReturnAssumption
 from core.models.lending import Loan
@@ -76,7 +77,7 @@ BY_KEY = {a.key: a for a in ASSUMPTIONS}
 
 def report_year(period: Period) -> int:
     """The calendar year of the cost figures: the period's end, else its start, else this year."""
-    chosen = period.end or period.start or date.today()
+    chosen = period.end or period.start or clock.today()
     return chosen.year
 
 
