@@ -16,18 +16,17 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import BRUSSELS, today  # noqa: F401 (chores.today: the chores' calendar)
 from core.extensions import db
 from core.models.chores import ChoreRun
 from core.models.types import utcnow
 
 log = logging.getLogger(__name__)
-BRUSSELS = ZoneInfo("Europe/Brussels")
 PERIODS = ("hourly", "daily", "weekly", "monthly")
 
 
@@ -62,11 +61,6 @@ class Chore:
     def function(self):
         module, _, name = self.target.partition(":")
         return getattr(importlib.import_module(module), name)
-
-
-def today() -> date:
-    """Today in Brussels: the calendar of every daily chore, whatever the server's time zone."""
-    return datetime.now(BRUSSELS).date()
 
 
 def each_institution(check) -> list:

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, select
 
+from core.clock import today
 from core.extensions import db
 from core.models import Client, ClientFieldValue, ClientNote, CoachingSession, CoachingTrack, LedgerEntry, Loan
 from core.models.types import utcnow
@@ -65,11 +66,6 @@ class Retention:
         return self.running or (self.until is not None and today < self.until)
 
 
-def today() -> date:
-    """Today in Brussels, the calendar of the chores (``core.services.chores.today``)."""
-    from core.services.chores import today as brussels_today
-
-    return brussels_today()
 
 
 def retention_years() -> int:

@@ -36,10 +36,6 @@ NOT_FINANCED_REASONS = ("not_viable", "repayment_capacity", "over_indebted", "ap
                         "financed_elsewhere", "other")
 
 
-def _today() -> date:
-    return clock.today()
-
-
 def contact_days() -> int:
     return current_app.config.get("MICROFIN_REFERRAL_CONTACT_DAYS", DEFAULT_CONTACT_DAYS)
 
@@ -325,7 +321,7 @@ def _route(referral: Referral, offered: set[int] | None = None) -> None:
             _changed(referral, "referral.no_match", offers=referral.offers if new else None)
             return
         offer = ReferralOffer(referral=referral, institution_id=target.id, state="open",
-                              offered_at=utcnow(), deadline=add_working_days(_today(), contact_days()))
+                              offered_at=utcnow(), deadline=add_working_days(clock.today(), contact_days()))
         db.session.add(offer)
         referral.status, referral.institution_id, referral.offered_at = OFFERED, target.id, utcnow()
         _changed(referral, "referral.offered", offers=referral.offers if new else None)
@@ -516,7 +512,7 @@ def record_contact(offer_id: int, *, contacted_on: date) -> ReferralOffer:
     found = offer(offer_id)
     _refuse_unless(found, "accepted")
     referral = found.referral
-    if contacted_on > _today() or contacted_on < referral.received_at.date():
+    if contacted_on > clock.today() or contacted_on < referral.received_at.date():
         raise ValidationFailed({"contacted_on": _l("Give a date between the referral and today.")})
     referral.status = CONTACTED
     referral.first_contact_at = datetime.combine(contacted_on, datetime.min.time(), timezone.utc)
@@ -536,7 +532,7 @@ def record_outcome(offer_id: int, *, outcome: str, reason: str | None = None,
         errors["outcome"] = _l("Choose an outcome.")
     if outcome == "not_financed" and reason not in NOT_FINANCED_REASONS:
         errors["reason"] = _l("Choose a reason.")
-    if outcome == "financed" and (disbursed_on is None or disbursed_on > _today()):
+    if outcome == "financed" and (disbursed_on is None or disbursed_on > clock.today()):
         errors["disbursed_on"] = _l("Give the disbursement date (not in the future).")
     if errors:
         raise ValidationFailed(errors)
@@ -557,7 +553,7 @@ def record_outcome(offer_id: int, *, outcome: str, reason: str | None = None,
 
 def expire_overdue(today: date | None = None) -> int:
     """Offers past their contact deadline move to the next institution that accepts."""
-    today = today or _today()
+    today = today or clock.today()
     moved = 0
     with all_institutions("the registry re-routes offers whose deadline passed", scope=REGISTRY):
         overdue = list(db.session.scalars(select(ReferralOffer).where(ReferralOffer.state == "open",

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select, update
 
+from core.clock import BRUSSELS
 from core.extensions import db
 from core.models.accounts import User
 from core.models.referrals import REFERRER_KINDS, ApiToken, Referrer
@@ -21,7 +21,6 @@ from core.services import data_keys, webhook_urls
 from core.services.errors import NotFound, ValidationFailed
 
 TOKEN_PREFIX = "mfr_"
-BRUSSELS = ZoneInfo("Europe/Brussels")
 #: ``last_used_at`` is written at most this often per token (not one UPDATE per API request)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 WEBHOOK_SECRET_BYTES = 32

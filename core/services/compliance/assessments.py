@@ -11,15 +11,15 @@ for compliance records, never for client data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy import or_, select
 
+from core.clock import today
 from core import tenancy
 from core.extensions import db
 from core.models import ROLE_ADMIN, ROLE_AUDITOR, AuditEntry, User
@@ -51,13 +51,8 @@ from core.tenancy import FEDERATION, all_institutions
 AWARD_YEARS = 4
 PROGRESS_REPORT_YEARS = 2
 DEFAULT_REMINDER_DAYS = 90
-BRUSSELS = ZoneInfo("Europe/Brussels")
 RECORD_TYPES = ("compliance_assessments", "compliance_answers", "compliance_evidence_files",
                 "compliance_comments")
-
-
-def today() -> date:
-    return datetime.now(BRUSSELS).date()
 
 
 def add_years(day: date, years: int) -> date:
