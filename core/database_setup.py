@@ -69,15 +69,8 @@ def install_rls(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # On the DBAPI cursor: executing through ``connection`` here would begin again. psycopg
-        # opens the transaction with this statement; SQLAlchemy's BEGIN is the same one.
-        setting = _desired()
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(_SET, setting)
-        finally:
-            cursor.close()
-        connection.info[RLS_INFO] = setting
+        # psycopg opens the transaction with this statement; SQLAlchemy's BEGIN is the same one
+        _write_setting(connection, _desired())
 
     @event.listens_for(engine, "rollback_savepoint")
     def _on_rollback_savepoint(connection, _name, _context):
@@ -105,14 +98,20 @@ def _sync(session, setting=None) -> None:
     connection = session.connection()
     setting = setting or _desired()
     if connection.info.get(RLS_INFO) != setting:
-        # On the DBAPI cursor, as at begin: part of the transaction's set-up, not one of the app's
-        # statements (SQLAlchemy's statement events, and the tests counting them, see none).
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(_SET, setting)
-        finally:
-            cursor.close()
-        connection.info[RLS_INFO] = setting
+        _write_setting(connection, setting)
+
+
+def _write_setting(connection, setting: tuple[str, str, str]) -> None:
+    """``set_config`` of the tenant context on ``connection``, remembered on it. On the DBAPI
+    cursor: part of the transaction's set-up, not one of the app's statements (executing through
+    the connection at begin would begin again; SQLAlchemy's statement events, and the tests
+    counting them, see none)."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_SET, setting)
+    finally:
+        cursor.close()
+    connection.info[RLS_INFO] = setting
 
 
 def _sync_orm_execute(state) -> None:
