@@ -19,9 +19,26 @@ from flask_babel import get_locale
 
 CENT = Decimal("0.01")
 
+class TextCache:
+    """Formatted texts kept per process by a key, at most ``kept`` of them (emptied when full)."""
+
+    def __init__(self, kept: int = 20_000):
+        self._texts: dict = {}
+        self._kept = kept
+
+    def get(self, key, make) -> str:
+        """The text of ``key``, made by ``make()`` the first time."""
+        text = self._texts.get(key)
+        if text is None:
+            text = make()
+            if len(self._texts) >= self._kept:
+                self._texts.clear()
+            self._texts[key] = text
+        return text
+
+
 #: formatted texts by (function, digits, locale, type of the value, its text); see the docstring
-_TEXTS: dict = {}
-_TEXTS_KEPT = 20_000
+_TEXTS = TextCache()
 
 
 def _locale():
@@ -30,14 +47,7 @@ def _locale():
 
 def _cached(kind: str, digits: int, value, compute) -> str:
     locale = _locale()
-    key = (kind, digits, str(locale), type(value), str(value))
-    text = _TEXTS.get(key)
-    if text is None:
-        text = compute(value, locale)
-        if len(_TEXTS) >= _TEXTS_KEPT:
-            _TEXTS.clear()
-        _TEXTS[key] = text
-    return text
+    return _TEXTS.get((kind, digits, str(locale), type(value), str(value)), lambda: compute(value, locale))
 
 
 def money(value) -> str:

@@ -86,22 +86,15 @@ def plugin_institution(slug: str):
 
 #: dates as a page shows them, by (filter, locale, time zone, type, value): Babel works the pattern
 #: and the locale's names out again on every call, and a schedule shows dozens of dates; bounded
-_DATES: dict = {}
-_DATES_KEPT = 20_000
+_DATES = formatting.TextCache()
 
 
 def _date_filter(kind: str, style: str, render):
     def formatted(value):
         if not value:
             return ""
-        key = (kind, str(get_locale()), str(get_timezone()), type(value), value)
-        text = _DATES.get(key)
-        if text is None:
-            text = render(value, style)
-            if len(_DATES) >= _DATES_KEPT:
-                _DATES.clear()
-            _DATES[key] = text
-        return text
+        return _DATES.get((kind, str(get_locale()), str(get_timezone()), type(value), value),
+                          lambda: render(value, style))
     return formatted
 
 
