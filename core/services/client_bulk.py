@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from core import tenancy
@@ -116,14 +115,9 @@ def enrol(raw_ids, training_id, *, user) -> tuple[BulkResult, Training]:
     for client in new:
         db.session.add(Enrolment(training_id=training.id, client_id=client.id))
     if new:
-        from core.services.coaching import _bump
+        from core.services.coaching import commit_enrolments
 
-        _bump(training)
-    try:
-        db.session.commit()
-    except (StaleDataError, IntegrityError):
-        db.session.rollback()
-        raise ValidationFailed({"training_id": _l("Someone else just enrolled: reload and try again.")}) from None
+        commit_enrolments(training)
     return BulkResult(len(new), len(clients) - len(new)), training
 
 

@@ -296,13 +296,19 @@ def enrol(training_id, client_id: int) -> Enrolment:
             training.capacity)})
     enrolment = Enrolment(training_id=training.id, client_id=client.id)
     db.session.add(enrolment)
+    commit_enrolments(training)
+    return enrolment
+
+
+def commit_enrolments(training: Training) -> None:
+    """Commit the enrolments added to ``training``, checked against its version: should someone
+    else have enrolled meanwhile (capacity), nothing is written and the answer says to retry."""
     _bump(training)
     try:
         db.session.commit()
     except (StaleDataError, IntegrityError):
         db.session.rollback()
         raise ValidationFailed({"training_id": _l("Someone else just enrolled: reload and try again.")}) from None
-    return enrolment
 
 
 def _bump(training: Training) -> None:
