@@ -27,8 +27,8 @@ PAGING = ("after", "before", "page")
 
 
 def current_args() -> list[tuple[str, str]]:
-    """The request's query arguments without the paging cursors."""
-    return [(k, v) for k, v in request.args.items(multi=True) if k not in PAGING and k != "sort"]
+    """The request's query arguments without the paging cursors and the order (the filters)."""
+    return [(k, v) for k, v in list_args() if k != "sort"]
 
 
 class SortLinks:
